@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# torch and torchvision are pinned to the builds on this machine's disk; the pip constraint file
+# keeps a resolver from pulling another torch.
+TORCH := torch==2.14.1 torchvision==0.29.1
+
+.PHONY: run test gui demo bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e '.[dev,bench]' $(TORCH)
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/labbench gui
+
+demo: $(STAMP)
+	$(BIN)/labbench train --preset simclr --data shapes --set train.epochs=5
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -rs
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/simclr_shapes.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,76 @@
+"""What the training loop reports: small frozen dataclasses of plain Python values.
+
+The CLI, the tests and the Qt worker consume the same events; none holds a tensor, so they can
+cross threads and be written to ``metrics.jsonl`` as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """Every ``train.log_every_steps`` steps: the loss and schedules at ``step``."""
+
+    step: int
+    epoch: int
+    total_steps: int
+    loss: float
+    lr: float
+    momentum: float | None
+    images_per_sec: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    kind: Literal["step"] = "step"
+
+
+@dataclass(frozen=True)
+class EpochEvent:
+    """End of an epoch: the monitors on the eval split (k-NN accuracy, collapse signals)."""
+
+    epoch: int
+    step: int
+    knn_accuracy: float | None
+    feature_std: float
+    effective_rank: float
+    images_per_sec: float
+    metrics: dict[str, float] = field(default_factory=dict)
+    kind: Literal["epoch"] = "epoch"
+
+
+@dataclass(frozen=True)
+class LogEvent:
+    """A line for the log panel or the terminal."""
+
+    message: str
+    level: Literal["info", "warning", "error"] = "info"
+    kind: Literal["log"] = "log"
+
+
+@dataclass(frozen=True)
+class CheckpointEvent:
+    path: str
+    step: int
+    epoch: int
+    kind: Literal["checkpoint"] = "checkpoint"
+
+
+@dataclass(frozen=True)
+class FinishedEvent:
+    """The run ended: ``status`` says how, ``message`` says why in plain words."""
+
+    status: Literal["completed", "stopped", "diverged", "failed"]
+    step: int
+    epoch: int
+    run_dir: str | None
+    message: str = ""
+    kind: Literal["finished"] = "finished"
+
+
+Event = StepEvent | EpochEvent | LogEvent | CheckpointEvent | FinishedEvent
+
+
+def event_to_record(event: Event) -> dict[str, Any]:
+    """The JSON-ready record of an event, as stored in ``metrics.jsonl``."""
+    return asdict(event)
