@@ -103,6 +103,9 @@ class OptimConfig(Section):
     name: Literal["sgd", "adamw", "lars"] = Field("lars", description="Optimiser (SimCLR: LARS).")
     lr: float = Field(0.3, gt=0.0, le=100.0, description="Base learning rate for a batch of 256 (scaled linearly).")
     weight_decay: float = Field(1e-6, ge=0.0, le=1.0, description="Weight decay.")
+    weight_decay_end: float | None = Field(
+        None, ge=0.0, le=1.0, description="Cosine weight-decay schedule end value (DINO: 0.04 -> 0.4); none = constant."
+    )
     momentum: float = Field(0.9, ge=0.0, lt=1.0, description="SGD/LARS momentum.")
     betas: tuple[float, float] = Field((0.9, 0.999), description="AdamW betas.")
     warmup_epochs: float = Field(10.0, ge=0.0, description="Linear warm-up length (epochs).")
@@ -122,6 +125,7 @@ class TrainConfig(Section):
     time_budget_s: float | None = Field(None, gt=0.0, description="Stop after this much training time (s).")
     checkpoint_every_epochs: int = Field(1, ge=1, description="Save a checkpoint every N epochs.")
     log_every_steps: int = Field(10, ge=1, description="Read the loss back from the device every N steps.")
+    sync_batchnorm: bool = Field(False, description="Synchronise batch-norm statistics across processes (torchrun).")
     num_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for PyTorch (none = all cores).")
 
 

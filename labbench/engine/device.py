@@ -1,0 +1,34 @@
+"""Pick the best device there is, and the precision that goes with it."""
+
+from __future__ import annotations
+
+import torch
+
+from labbench.errors import ConfigError
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` -> CUDA, else Apple MPS, else CPU; an explicit choice that is absent is an error."""
+    cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
+    if name == "auto":
+        return torch.device("cuda" if cuda else "mps" if mps else "cpu")
+    if (name == "cuda" and not cuda) or (name == "mps" and not mps):
+        raise ConfigError(f"train.device: {name!r} is not available on this machine; use 'auto' or 'cpu'")
+    return torch.device(name)
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """bf16 autocast on CUDA by default; fp32 elsewhere (CPU bf16 is slower on most CPUs)."""
+    if precision == "bf16":
+        return device.type in ("cuda", "cpu")
+    return precision == "auto" and device.type == "cuda"
+
+
+def describe(device: torch.device) -> str:
+    """A short human name for the status bar: ``CUDA (NVIDIA H100)``, ``MPS``, ``CPU (2 threads)``."""
+    if device.type == "cuda":
+        return f"CUDA ({torch.cuda.get_device_name(device)})"
+    if device.type == "mps":
+        return "MPS"
+    return f"CPU ({torch.get_num_threads()} threads)"

@@ -1,0 +1,346 @@
+"""The training loop: get batch -> views on the device -> forward under autocast -> backward -> step -> after-step.
+
+``Trainer(config, callbacks, control).fit()`` blocks until the run ends and reports everything as
+plain event dataclasses (``labbench.engine.events``). Checkpoints are atomic and hold every random
+state, so a stopped run resumes exactly where it left off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import torch
+
+from labbench import distributed
+from labbench.config import RunConfig, config_hash, to_dict
+from labbench.data import load_split
+from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from labbench.engine.control import Control
+from labbench.engine.device import describe, resolve_device, use_bf16
+from labbench.engine.events import (
+    CheckpointEvent,
+    EpochEvent,
+    Event,
+    FinishedEvent,
+    LogEvent,
+    StepEvent,
+    event_to_record,
+)
+from labbench.engine.monitors import MonitorSets, run_monitors
+from labbench.engine.optim import build_optimizer, scaled_lr
+from labbench.engine.schedules import cosine_schedule
+from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
+from labbench.methods import build_method
+from labbench.runs import METRICS_NAME, MetricsLog, create_run_dir, load_run_config
+
+Callback = Callable[[Event], None]
+
+
+class _Stop(Exception):
+    """Raised inside the loop when the user asked to stop (handled in ``fit``)."""
+
+
+class Trainer:
+    """Trains ``config``'s method; ``callbacks`` receive every event; ``control`` pauses/stops it.
+
+    ``run_dir``: None creates a new folder under ``runs_root``; an existing folder with a checkpoint
+    is resumed (see :meth:`resume`).
+    """
+
+    def __init__(
+        self,
+        config: RunConfig,
+        callbacks: Iterable[Callback] = (),
+        control: Control | None = None,
+        run_dir: str | Path | None = None,
+        runs_root: str | Path | None = None,
+    ) -> None:
+        self.config = config
+        self.callbacks = list(callbacks)
+        self.control = control or Control()
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.runs_root = runs_root
+        self.method = None
+        self.step = 0
+        self.epoch = 0
+
+    @classmethod
+    def resume(cls, run_dir: str | Path, callbacks: Iterable[Callback] = (), control: Control | None = None) -> Trainer:
+        """Continue the run in ``run_dir`` from its last checkpoint, with its own config."""
+        return cls(load_run_config(run_dir), callbacks, control, run_dir=run_dir)
+
+    # -- events -------------------------------------------------------------------------------
+
+    def _emit(self, event: Event) -> None:
+        if self._metrics is not None and event.kind != "log":
+            self._metrics.append(event_to_record(event))
+        for callback in self.callbacks:
+            callback(event)
+
+    def _log(self, message: str, level: str = "info") -> None:
+        self._emit(LogEvent(message, level))
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        cfg = self.config
+        if cfg.train.num_threads:
+            torch.set_num_threads(cfg.train.num_threads)
+        self.device = resolve_device(cfg.train.device)
+        distributed.init_from_env(self.device.type)
+        if self.device.type == "cuda" and distributed.world_size() > 1:
+            self.device = torch.device("cuda", distributed.rank() % torch.cuda.device_count())
+            torch.cuda.set_device(self.device)
+        self.world, self.rank = distributed.world_size(), distributed.rank()
+        self.bf16 = use_bf16(cfg.train.precision, self.device)
+
+        if distributed.is_main():
+            if self.run_dir is None:
+                self.run_dir = create_run_dir(cfg, self.runs_root)
+            self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
+        self._log(f"device: {describe(self.device)}" + (", bf16 autocast" if self.bf16 else ", fp32")
+                  + (f", {self.world} processes" if self.world > 1 else ""))
+
+        split = load_split(cfg.data)
+        for path, reason in split.train.skipped + split.eval.skipped:
+            self._log(f"skipped {path}: {reason}", "warning")
+        self.train_set, self.eval_set = split.train, split.eval
+        batch = cfg.train.batch_size
+        if batch % self.world:
+            raise ConfigError(f"train.batch_size: {batch} does not divide among {self.world} processes")
+        self.steps_per_epoch = len(self.train_set) // batch
+        if self.steps_per_epoch == 0:
+            raise ConfigError(
+                f"train.batch_size: {batch} is larger than the training split ({len(self.train_set)} images); "
+                "lower the batch size or use more images"
+            )
+        self.total_steps = self.steps_per_epoch * cfg.train.epochs
+        if cfg.train.max_steps:
+            self.total_steps = min(self.total_steps, cfg.train.max_steps)
+        self._log(f"data: {cfg.data.source}, {len(self.train_set)} train / {len(self.eval_set)} eval images "
+                  f"at {cfg.data.image_size} px; {self.steps_per_epoch} steps per epoch")
+
+        # Small sets live on the device once, as uint8: batches are then gathered there, no copies.
+        self.images = self.train_set.images
+        if self.device.type == "cuda" and self.images.numel() < 0.25 * torch.cuda.mem_get_info(self.device)[0]:
+            self.images = self.images.to(self.device)
+
+        torch.manual_seed(cfg.train.seed)
+        method = build_method(cfg).to(self.device)
+        if self.device.type == "cuda" and cfg.train.channels_last:
+            method = method.to(memory_format=torch.channels_last)
+        self.method = method
+        self.model = method
+        if self.world > 1:
+            if cfg.train.sync_batchnorm:
+                method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
+                self.method = method
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                method, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=method.has_unused_parameters,
+            )
+        self.optimizer = build_optimizer(
+            method.param_groups(cfg.optim.weight_decay), cfg.optim, batch, fused=self.device.type == "cuda"
+        )
+        peak = scaled_lr(cfg.optim, batch)
+        warmup = int(round(cfg.optim.warmup_epochs * self.steps_per_epoch))
+        self.lr_schedule = cosine_schedule(peak, peak * cfg.optim.min_lr_ratio, self.total_steps, warmup)
+        wd_end = cfg.optim.weight_decay_end
+        self.wd_schedule = None if wd_end is None else cosine_schedule(cfg.optim.weight_decay, wd_end, self.total_steps)
+        if cfg.train.compile:
+            method.encoder.compile()
+
+        self.augment_gen = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 1 + self.rank)
+        self.monitor_sets = MonitorSets.choose(self.train_set, self.eval_set, cfg.eval, cfg.train.seed)
+        self.batch_in_epoch = 0
+        if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
+            self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def _state(self) -> dict:
+        return {
+            "format": 1,
+            "method": self.config.method.name,
+            "backbone": self.config.backbone.name,
+            "config_hash": config_hash(self.config),
+            "config": to_dict(self.config),
+            "model": self.method.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "augment_rng": self.augment_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def _save(self) -> None:
+        if not distributed.is_main() or self.run_dir is None:
+            return
+        path = save_checkpoint(self.run_dir / "checkpoints" / CHECKPOINT_NAME, self._state())
+        self._emit(CheckpointEvent(str(path), self.step, self.epoch))
+
+    def _restore(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        for key in ("method", "backbone"):
+            want = getattr(self.config, key).name
+            if state.get(key) != want:
+                raise CheckpointError(f"{path}: a checkpoint of {key} {state.get(key)!r}, but this run uses {want!r}")
+        try:
+            self.method.load_state_dict(state["model"])
+            self.optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as err:
+            raise CheckpointError(f"{path}: does not fit this run's model ({str(err).splitlines()[0]})") from None
+        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        self.augment_gen.set_state(state["augment_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        self._log(f"resumed from {path} at step {self.step} (epoch {self.epoch + 1})")
+
+    # -- the loop -----------------------------------------------------------------------------
+
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + epoch)
+        return torch.randperm(len(self.train_set), generator=g)
+
+    def _batch(self, order: torch.Tensor, i: int) -> torch.Tensor:
+        b = self.config.train.batch_size
+        idx = order[i * b : (i + 1) * b][self.rank :: self.world]
+        if self.images.device != self.device:
+            batch = self.images[idx]
+            if self.device.type == "cuda":
+                batch = batch.pin_memory()
+            return batch.to(self.device, non_blocking=True)
+        return self.images[idx.to(self.device)]
+
+    def _train_step(self, images: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr_schedule[self.step]
+            if self.wd_schedule is not None and group["weight_decay"] > 0:
+                group["weight_decay"] = self.wd_schedule[self.step]
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+            loss, metrics = self.model(images, self.augment_gen)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.method.before_optimizer_step(self.epoch)
+        if self.config.optim.clip_grad:
+            torch.nn.utils.clip_grad_norm_(self.method.parameters(), self.config.optim.clip_grad)
+        self.optimizer.step()
+        self.method.after_step(self.step, self.total_steps)
+        return loss, metrics
+
+    def _first_step_with_fallback(self, images: torch.Tensor):
+        """torch.compile can fail on exotic set-ups: fall back to eager instead of failing the run."""
+        try:
+            return self._train_step(images)
+        except Exception as err:  # noqa: BLE001 — any compiler failure
+            if not self.config.train.compile:
+                raise
+            for module in self.method.modules():
+                module._compiled_call_impl = None
+            self._log(f"torch.compile failed ({type(err).__name__}); continuing without it", "warning")
+            return self._train_step(images)
+
+    def _loop(self) -> str:
+        cfg = self.config.train
+        log_every = cfg.log_every_steps
+        started = time.perf_counter()
+        loss_sum = torch.zeros((), device=self.device)
+        bad_step = torch.full((), -1, device=self.device, dtype=torch.long)
+        window_steps, window_start = 0, time.perf_counter()
+        epoch_images, epoch_start = 0, time.perf_counter()
+        first = True
+        while self.epoch < cfg.epochs and self.step < self.total_steps:
+            order = self._epoch_order(self.epoch)
+            while self.batch_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
+                if self.control.is_paused:
+                    paused_at = time.perf_counter()
+                    self._log(f"paused at step {self.step}")
+                    self.control.wait_if_paused()
+                    idle = time.perf_counter() - paused_at
+                    window_start += idle
+                    epoch_start += idle
+                    started += idle
+                if self.control.stop_requested:
+                    raise _Stop
+                images = self._batch(order, self.batch_in_epoch)
+                step_fn = self._first_step_with_fallback if first else self._train_step
+                loss, metrics = step_fn(images)
+                first = False
+                loss = loss.detach()
+                loss_sum += loss
+                bad_step = torch.where(torch.isfinite(loss) | (bad_step >= 0), bad_step, self.step)
+                self.step += 1
+                self.batch_in_epoch += 1
+                window_steps += 1
+                epoch_images += cfg.batch_size
+                at_epoch_end = self.batch_in_epoch == self.steps_per_epoch or self.step == self.total_steps
+                if self.step % log_every == 0 or at_epoch_end:
+                    self._check_finite(bad_step, loss)
+                    now = time.perf_counter()
+                    self._emit(StepEvent(
+                        step=self.step, epoch=self.epoch, total_steps=self.total_steps,
+                        loss=float(loss_sum) / window_steps, lr=float(self.lr_schedule[self.step - 1]),
+                        momentum=self.method.current_momentum(),
+                        images_per_sec=window_steps * cfg.batch_size / max(now - window_start, 1e-9),
+                        metrics={k: float(v) for k, v in metrics.items()},
+                    ))
+                    loss_sum.zero_()
+                    window_steps, window_start = 0, now
+                if cfg.time_budget_s and time.perf_counter() - started > cfg.time_budget_s:
+                    self._log(f"time budget of {cfg.time_budget_s:g} s reached at step {self.step}")
+                    self.total_steps = self.step
+            finished_epoch = self.batch_in_epoch == self.steps_per_epoch
+            ips = epoch_images / max(time.perf_counter() - epoch_start, 1e-9)
+            if finished_epoch:
+                self.epoch += 1
+                self.batch_in_epoch = 0
+            last = self.epoch >= cfg.epochs or self.step >= self.total_steps
+            if (finished_epoch and self.epoch % self.config.eval.every_epochs == 0) or last:
+                self._epoch_end(ips)
+            if (finished_epoch and self.epoch % cfg.checkpoint_every_epochs == 0) or last:
+                self._save()
+            epoch_images, epoch_start = 0, time.perf_counter()
+        return "completed"
+
+    def _check_finite(self, bad_step: torch.Tensor, loss: torch.Tensor) -> None:
+        bad = int(bad_step)
+        if bad >= 0:
+            raise TrainingDiverged(bad, float(loss))
+
+    def _epoch_end(self, images_per_sec: float) -> None:
+        found = run_monitors(self.method, self.monitor_sets, self.config.eval, self.config.data.image_size,
+                             self.device, self.bf16)
+        self._emit(EpochEvent(
+            epoch=self.epoch, step=self.step, knn_accuracy=found.pop("knn_accuracy"),
+            feature_std=found.pop("feature_std"), effective_rank=found.pop("effective_rank"),
+            images_per_sec=images_per_sec, metrics=found,
+        ))
+
+    def fit(self) -> FinishedEvent:
+        """Train until done, stopped, diverged or failed; return how it ended (also sent as an event)."""
+        self._metrics = None
+        try:
+            self._setup()
+            self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
+                      f"for {self.total_steps} steps")
+            status = self._loop()
+            message = f"finished {self.step} steps"
+        except _Stop:
+            self._save()
+            status, message = "stopped", f"stopped at step {self.step}; resume continues from here"
+        except TrainingDiverged as err:
+            status, message = "diverged", str(err)
+        except torch.OutOfMemoryError:
+            status = "failed"
+            message = (f"out of memory at batch size {self.config.train.batch_size} on {self.device}; "
+                       "lower train.batch_size or the image size. The last checkpoint was kept.")
+        except LabbenchError as err:
+            status, message = "failed", str(err)
+        if status != "completed":
+            self._log(message, "warning" if status == "stopped" else "error")
+        finished = FinishedEvent(status, self.step, self.epoch, str(self.run_dir) if self.run_dir else None, message)
+        self._emit(finished)
+        return finished
+
