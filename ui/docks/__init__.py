@@ -1,0 +1,1 @@
+"""The window's dock panels, one per file."""

@@ -1,0 +1,491 @@
+"""The lab bench window: dock panels, menus, toolbar, status bar, and the layout saved between sessions.
+
+The window holds the config being edited (:class:`~ui.state.ConfigState`) and the handle of the
+run in progress (:class:`~ui.worker.TrainingSession`); docks observe those and send commands.
+
+Inspect views (attention maps, reconstructions, embeddings …) plug in without editing this file:
+``ui/inspect/__init__.py`` calls :func:`register_inspect_view` for each view; the window imports
+``ui.inspect`` once, adds each view as a dock and lists it in the Inspect and View menus. A
+factory receives the window and may use ``window.state``, ``window.session`` (its signals),
+``window.browser`` (``image_selected``, ``dataset_loaded``) and ``window.run_list``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+    QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from labbench.config import RunConfig, dump_toml, load_preset, preset_names, validate_config
+from labbench.engine.device import describe, resolve_device
+from labbench.engine.events import CheckpointEvent, EpochEvent, FinishedEvent, LogEvent, StepEvent
+from labbench.errors import LabbenchError
+from labbench.runs import default_runs_root, load_run_config, read_metrics
+from ui.docks.augmentation_preview import AugmentationPreview
+from ui.docks.dataset_browser import DatasetBrowser
+from ui.docks.log_panel import LogPanel
+from ui.docks.method_config import MethodConfigDock
+from ui.docks.run_list import RunList
+from ui.docks.training_plots import TrainingPlots
+from ui.settings import open_settings
+from ui.state import ConfigState
+from ui.theme import THEMES, apply_theme
+from ui.worker import TrainingSession
+
+InspectFactory = Callable[["MainWindow"], QDockWidget]
+#: title -> factory making the dock; filled by ``ui/inspect/__init__.py``
+INSPECT_VIEWS: dict[str, InspectFactory] = {}
+
+
+def register_inspect_view(title: str, factory: InspectFactory) -> None:
+    """Add an Inspect view; the window makes its dock once, at start-up."""
+    INSPECT_VIEWS[title] = factory
+
+
+def default_config() -> RunConfig:
+    """SimCLR on the built-in shapes, from its preset when there is one (sized for small images)."""
+    config = load_preset("simclr") if "simclr" in preset_names() else RunConfig()
+    return config.model_copy(update={"data": config.data.model_copy(update={"source": "shapes", "root": None})})
+
+
+def format_eta(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class MainWindow(QMainWindow):
+    """The whole lab bench. ``config`` overrides the remembered one; ``runs_root`` is where runs go."""
+
+    def __init__(self, config: RunConfig | None = None, runs_root: str | Path | None = None,
+                 load_dataset: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("labbench_main_window")
+        self.setWindowTitle("labbench")
+        self.settings = open_settings()
+        self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
+        self.state = ConfigState(config or self._remembered_config(), self)
+        self.session = TrainingSession(self.runs_root, self)
+        self._batch_size = self.state.config.train.batch_size
+        self.setDockNestingEnabled(True)
+        self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
+                            | QMainWindow.DockOption.AllowTabbedDocks)
+
+        self.browser = DatasetBrowser(self.state, self)
+        self.preview = AugmentationPreview(self.state, self)
+        self.method_config = MethodConfigDock(self.state, self)
+        self.plots = TrainingPlots(self)
+        self.log_panel = LogPanel(self)
+        self.run_list = RunList(self.runs_root, self)
+        self.docks: list[QDockWidget] = [
+            self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list,
+        ]
+        self._arrange_default_layout()
+        self._default_state = self.saveState()
+        self.inspect_docks = self._add_inspect_views()
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_status_bar()
+        self._connect()
+        self._restore_layout()
+        self._set_run_state("idle")
+        self._update_title(self.state.config)
+        self._update_device(self.state.config)
+        if load_dataset:
+            self.browser.load()
+
+    # -- construction ----------------------------------------------------------------------
+    def _remembered_config(self) -> RunConfig:
+        text = self.settings.value("config/last", "", str)
+        if text:
+            try:
+                return validate_config(tomllib.loads(text))
+            except (LabbenchError, tomllib.TOMLDecodeError):
+                pass  # a config from an older version: start from the defaults
+        return default_config()
+
+    def _arrange_default_layout(self) -> None:
+        for dock in self.docks:
+            dock.setAllowedAreas(Qt.DockWidgetArea.AllDockWidgetAreas)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        left, right = Qt.DockWidgetArea.LeftDockWidgetArea, Qt.DockWidgetArea.RightDockWidgetArea
+        self.addDockWidget(left, self.browser)
+        self.splitDockWidget(self.browser, self.preview, Qt.Orientation.Vertical)
+        self.addDockWidget(right, self.plots)
+        self.splitDockWidget(self.plots, self.method_config, Qt.Orientation.Horizontal)
+        self.splitDockWidget(self.plots, self.log_panel, Qt.Orientation.Vertical)
+        self.tabifyDockWidget(self.log_panel, self.run_list)
+        self.log_panel.raise_()
+        self.resize(1560, 960)
+        self.resizeDocks([self.browser, self.plots, self.method_config], [380, 800, 380], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.browser, self.preview], [470, 470], Qt.Orientation.Vertical)
+        self.resizeDocks([self.plots, self.log_panel], [640, 260], Qt.Orientation.Vertical)
+
+    def _add_inspect_views(self) -> list[QDockWidget]:
+        if importlib.util.find_spec("ui.inspect") is not None:
+            importlib.import_module("ui.inspect")  # registers its views
+        docks = []
+        for title, factory in INSPECT_VIEWS.items():
+            dock = factory(self)
+            dock.setObjectName(dock.objectName() or f"inspect_{title.lower().replace(' ', '_')}")
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            self.tabifyDockWidget(self.plots, dock)
+            docks.append(dock)
+        self.plots.raise_()
+        return docks
+
+    def _action(self, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None,
+                tip: str = "", icon: QStyle.StandardPixmap | None = None) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if icon is not None:
+            action.setIcon(self.style().standardIcon(icon))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip or text.rstrip('…')} ({keys})" if keys else tip or text.rstrip("…"))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _make_actions(self) -> None:
+        sp = QStyle.StandardPixmap
+        self.open_folder_action = self._action("Open image folder…", self.choose_image_folder, "Ctrl+O",
+                                               "Browse and train on a folder of images", sp.SP_DirOpenIcon)
+        self.open_run_action = self._action("Open run…", self.choose_run, "Ctrl+Shift+O",
+                                            "Reopen a run folder: its config, curves and checkpoint")
+        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit, "Close labbench")
+        self.start_action = self._action("Start", self.start_training, "Ctrl+R",
+                                         "Train the configured method in a new run folder", sp.SP_MediaPlay)
+        self.pause_action = self._action("Pause", self.session.pause, "Ctrl+P",
+                                         "Pause after the current step", sp.SP_MediaPause)
+        self.resume_action = self._action("Resume", self.session.resume_training, "Ctrl+Shift+P",
+                                          "Continue the paused run", sp.SP_MediaSeekForward)
+        self.stop_action = self._action("Stop", self.session.stop, "Ctrl+.",
+                                        "Stop after the current step and save a checkpoint", sp.SP_MediaStop)
+        self.reset_layout_action = self._action("Reset layout", self.reset_layout, tip="Put every panel back")
+        self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1",
+                                             "List the keyboard shortcuts")
+        self.export_action = None
+        if importlib.util.find_spec("labbench.export") is not None:
+            self.export_action = self._action("Export encoder…", self.export_encoder, "Ctrl+E",
+                                              "Export the selected run's encoder for use elsewhere")
+        self.theme_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for name in THEMES:
+            action = QAction(f"{name.capitalize()} theme", self, checkable=True)
+            action.triggered.connect(lambda _c=False, n=name: self.set_theme(n))
+            group.addAction(action)
+            self.theme_actions[name] = action
+
+    def _make_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.open_folder_action, self.open_run_action])
+        if self.export_action is not None:
+            file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = bar.addMenu("&Run")
+        run_menu.addActions([self.start_action, self.pause_action, self.resume_action, self.stop_action])
+        view_menu = bar.addMenu("&View")
+        self.dock_actions = {}
+        for dock in self.docks:
+            action = dock.toggleViewAction()
+            self.dock_actions[dock.objectName()] = action
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addActions(list(self.theme_actions.values()))
+        view_menu.addSeparator()
+        view_menu.addAction(self.reset_layout_action)
+        if self.inspect_docks:
+            inspect_menu = bar.addMenu("&Inspect")
+            for dock in self.inspect_docks:
+                inspect_menu.addAction(dock.toggleViewAction())
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+
+    def _make_toolbar(self) -> None:
+        toolbar = self.addToolBar("Training")
+        toolbar.setObjectName("training_toolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.addActions([self.start_action, self.pause_action, self.resume_action, self.stop_action])
+
+    def _make_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.device_label = QLabel()
+        self.step_label = QLabel("step –")
+        self.epoch_label = QLabel("epoch –")
+        self.speed_label = QLabel("– img/s")
+        self.eta_label = QLabel("ETA –")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("%p%")
+        for w in (self.device_label, self.step_label, self.epoch_label, self.speed_label, self.eta_label):
+            w.setContentsMargins(8, 0, 8, 0)
+            bar.addPermanentWidget(w)
+        bar.addPermanentWidget(self.progress)
+
+    def _connect(self) -> None:
+        s = self.session
+        s.state_changed.connect(self._set_run_state)
+        s.started.connect(self._on_started)
+        s.step.connect(self.plots.on_step)
+        s.step.connect(self._on_step)
+        s.epoch.connect(self.plots.on_epoch)
+        s.epoch.connect(self._on_epoch)
+        s.log.connect(self.log_panel.on_log)
+        s.checkpoint.connect(self._on_checkpoint)
+        s.finished.connect(self._on_finished)
+        self.browser.image_selected.connect(self.preview.set_image)
+        self.browser.message.connect(self._on_browser_message)
+        self.state.changed.connect(self._update_title)
+        self.state.changed.connect(self._update_device)
+        self.run_list.run_toggled.connect(self._on_run_toggled)
+        self.run_list.resume_requested.connect(self.resume_run)
+
+    # -- layout and settings ---------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        theme = self.settings.value("view/theme", "dark", str)
+        self.theme_actions.get(theme, self.theme_actions["dark"]).setChecked(True)
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("config/last", dump_toml(self.state.config))
+        self.settings.sync()
+
+    @Slot()
+    def reset_layout(self) -> None:
+        for dock in self.docks:
+            dock.setFloating(False)
+        self.restoreState(self._default_state)
+        for dock in self.docks:
+            dock.show()
+
+    def set_theme(self, name: str) -> None:
+        """Switch between the dark and light theme; remembered for the next start."""
+        apply_theme(QApplication.instance(), name)
+        self.theme_actions[name].setChecked(True)
+        self.settings.setValue("view/theme", name)
+        self.plots.restyle()
+        self.log_panel.restyle()
+
+    # -- commands --------------------------------------------------------------------------
+    @Slot()
+    def start_training(self) -> None:
+        if self.session.is_active():
+            return
+        if self.browser.is_loading():
+            self.log_panel.add("the dataset is still loading; start again in a moment", "warning")
+            return
+        try:
+            self.session.start(self.state.config)
+        except (LabbenchError, OSError) as err:
+            self._report(f"cannot start: {err}", "error")
+
+    @Slot(str)
+    def resume_run(self, run_dir: str) -> None:
+        """Continue a stopped run from its checkpoint (its own config, its own curves)."""
+        if self.session.is_active():
+            return
+        try:
+            records = read_metrics(run_dir)
+            config = self.session.resume(run_dir)
+        except LabbenchError as err:
+            self._report(f"cannot resume {run_dir}: {err}", "error")
+            return
+        self.plots.load_records(str(Path(run_dir)), Path(run_dir).name, records)
+        self.plots.live_key = str(Path(run_dir))
+        self.state.set(config)
+
+    @Slot()
+    def choose_image_folder(self) -> None:
+        start = self.settings.value("dialogs/image_folder", str(Path.home()), str)
+        folder = QFileDialog.getExistingDirectory(self, "Open image folder", start)
+        if folder:
+            self.settings.setValue("dialogs/image_folder", folder)
+            self.browser.load_source("folder", folder)
+
+    @Slot()
+    def choose_run(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open run folder", str(self.runs_root))
+        if folder:
+            self.open_run(folder)
+
+    def open_run(self, run_dir: str | Path) -> None:
+        """Show a run folder: its curves overlaid, its config in the panels (ready to resume)."""
+        run_dir = Path(run_dir)
+        try:
+            config = load_run_config(run_dir)
+        except LabbenchError as err:
+            self._report(str(err), "error")
+            return
+        self.run_list.add_run(run_dir, checked=True)
+        self.plots.load_records(str(run_dir), run_dir.name, read_metrics(run_dir))
+        if not self.session.is_active():
+            self.state.set(config)
+        self.log_panel.add(f"opened run {run_dir}")
+
+    @Slot()
+    def export_encoder(self) -> None:
+        from labbench import export
+
+        run_dir = self.session.run_dir or next(iter(p for p in self.run_list.paths()
+                                                     if self.run_list.is_checked(p)), None)
+        if run_dir is None:
+            self._report("open or train a run first; its encoder is what is exported", "warning")
+            return
+        try:
+            path = export.export_encoder(run_dir)
+        except LabbenchError as err:
+            self._report(str(err), "error")
+            return
+        self.log_panel.add(f"encoder exported to {path}")
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        layout = QVBoxLayout(dialog)
+        actions = [a for a in self.findChildren(QAction) if not a.shortcut().isEmpty()]
+        table = QTableWidget(len(actions), 2)
+        table.setHorizontalHeaderLabels(["Action", "Shortcut"])
+        table.verticalHeader().hide()
+        for row, action in enumerate(sorted(actions, key=lambda a: a.text())):
+            table.setItem(row, 0, QTableWidgetItem(action.text().replace("&", "").rstrip("…")))
+            table.setItem(row, 1, QTableWidgetItem(action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)))
+        table.resizeColumnsToContents()
+        table.horizontalHeader().setStretchLastSection(True)
+        layout.addWidget(table)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(dialog.reject)
+        layout.addWidget(buttons)
+        dialog.resize(380, 360)
+        dialog.open()
+
+    # -- engine events ---------------------------------------------------------------------
+    @Slot(str)
+    def _set_run_state(self, state: str) -> None:
+        self.start_action.setEnabled(state == "idle")
+        self.pause_action.setEnabled(state == "running")
+        self.resume_action.setEnabled(state == "paused")
+        self.stop_action.setEnabled(state in ("running", "paused"))
+        self.run_list.set_training(state != "idle")
+        self.method_config.setEnabled(state == "idle")  # the running config is fixed; edits would mislead
+        if state in ("paused", "stopping"):
+            self.statusBar().showMessage({"paused": "Paused", "stopping": "Stopping after this step…"}[state])
+        elif state == "running":
+            self.statusBar().clearMessage()
+
+    @Slot(object, str)
+    def _on_started(self, config: RunConfig, run_dir: str) -> None:
+        self._batch_size = config.train.batch_size
+        self.plots.begin_live_run(run_dir, Path(run_dir).name)
+        self.run_list.add_run(run_dir, checked=True)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.log_panel.add(f"run folder {run_dir}")
+
+    @Slot(object)
+    def _on_step(self, event: StepEvent) -> None:
+        self.step_label.setText(f"step {event.step}/{event.total_steps}")
+        self.epoch_label.setText(f"epoch {event.epoch + 1}")
+        self.speed_label.setText(f"{event.images_per_sec:,.0f} img/s")
+        remaining = (event.total_steps - event.step) * self._batch_size / max(event.images_per_sec, 1e-9)
+        self.eta_label.setText(f"ETA {format_eta(remaining)}")
+        self.progress.setRange(0, max(event.total_steps, 1))
+        self.progress.setValue(event.step)
+
+    @Slot(object)
+    def _on_epoch(self, event: EpochEvent) -> None:
+        knn = f", k-NN {event.knn_accuracy:.1%}" if event.knn_accuracy is not None else ""
+        self.log_panel.add(f"epoch {event.epoch}: feature std {event.feature_std:.3g}, "
+                           f"effective rank {event.effective_rank:.1f}{knn}")
+        if message := self.plots.warning.text():
+            self.log_panel.add(message, "warning")
+
+    @Slot(object)
+    def _on_checkpoint(self, event: CheckpointEvent) -> None:
+        self.log_panel.add(f"checkpoint saved at step {event.step}: {event.path}")
+
+    @Slot(object)
+    def _on_finished(self, event: FinishedEvent) -> None:
+        # The trainer itself logs why a run stopped, diverged or failed.
+        self.statusBar().showMessage(f"Run {event.status}: {event.message}", 15000)
+        if event.status == "completed":
+            self.log_panel.add(f"run completed: {event.message}")
+            self.eta_label.setText("ETA –")
+        if event.status in ("diverged", "failed"):
+            QMessageBox.warning(self, f"Run {event.status}", event.message)
+        if event.run_dir:
+            self.run_list.add_run(event.run_dir)
+        self.progress.setValue(self.progress.maximum() if event.status == "completed" else self.progress.value())
+        self.plots.redraw()
+
+    @Slot(str, str)
+    def _on_browser_message(self, text: str, level: str) -> None:
+        if level == "error":
+            self._report(text, level)
+        else:
+            self.log_panel.add(text, level)
+
+    def _report(self, text: str, level: str) -> None:
+        """Into the log, and for errors also a message box that does not block the window."""
+        self.log_panel.add(text, level)
+        if level == "error":
+            box = QMessageBox(QMessageBox.Icon.Warning, "labbench", text, QMessageBox.StandardButton.Ok, self)
+            box.setWindowModality(Qt.WindowModality.NonModal)
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.show()
+
+    @Slot(str, bool)
+    def _on_run_toggled(self, run_dir: str, shown: bool) -> None:
+        if run_dir not in self.plots.runs and shown:
+            self.plots.load_records(run_dir, Path(run_dir).name, read_metrics(run_dir))
+        self.plots.set_run_visible(run_dir, shown)
+
+    @Slot(object)
+    def _update_title(self, config: RunConfig) -> None:
+        self.setWindowTitle(f"labbench — {config.method.name} on {config.data.source} ({config.backbone.name})")
+
+    @Slot(object)
+    def _update_device(self, config: RunConfig) -> None:
+        try:
+            text = describe(resolve_device(config.train.device))
+        except LabbenchError:
+            text = f"{config.train.device} (not available)"
+        self.device_label.setText(text)
+
+    # -- closing ---------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
+        """Stop a run at a step boundary (the trainer saves its checkpoint), then save the layout."""
+        if self.session.is_active():
+            self.statusBar().showMessage("Stopping the run and saving a checkpoint…")
+            QApplication.processEvents()
+            self.session.shutdown()
+        self.browser.wait()
+        self.preview.wait()
+        self.save_settings()
+        super().closeEvent(event)

@@ -1,0 +1,1 @@
+"""Reusable widgets and models: schema-driven forms, image views, the lazy thumbnail model."""
