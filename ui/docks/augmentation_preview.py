@@ -188,7 +188,7 @@ class AugmentationPreview(QDockWidget):
         self.error.hide()
         layout.addWidget(self.error)
 
-        fields = state.config.augment.model_fields
+        fields = type(state.config.augment).model_fields
         self.sliders: dict[tuple[str, int | None], _SliderRow] = {}
         for label, name, index, maximum in CONTROLS:
             row = _SliderRow(label, maximum, fields[name].description or "", lambda n=name: self._slider_moved(n))

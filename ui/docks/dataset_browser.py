@@ -52,11 +52,16 @@ class _LoadJob(QRunnable):
         try:
             split = load_split(self.cfg)
         except LabbenchError as err:
-            self.loader.failed.emit(self.request_id, str(err))
+            self.loader.failed.emit(self.request_id, self._where(str(err)))
         except Exception as err:  # noqa: BLE001 — any reader failure must reach the person as text
-            self.loader.failed.emit(self.request_id, f"{self.cfg.source}: could not be loaded ({type(err).__name__}: {err})")
+            self.loader.failed.emit(self.request_id, self._where(f"could not be loaded ({type(err).__name__}: {err})"))
         else:
             self.loader.loaded.emit(self.request_id, self.cfg, split)
+
+    def _where(self, message: str) -> str:
+        """The message, led by the folder it is about when it does not name it already."""
+        where = self.cfg.root or self.cfg.source
+        return message if where in message else f"{where}: {message}"
 
 
 class DatasetLoader(QObject):

@@ -1,0 +1,69 @@
+"""The dataset browser: sources load off the GUI thread into the grid; bad folders are reported."""
+
+from __future__ import annotations
+
+import pytest
+
+from ui.docks.dataset_browser import DatasetBrowser
+from ui.state import ConfigState
+
+
+@pytest.fixture
+def browser(qtbot, tiny_config):
+    dock = DatasetBrowser(ConfigState(tiny_config))
+    qtbot.addWidget(dock)
+    dock.resize(400, 600)
+    dock.show()
+    with qtbot.waitSignal(dock.dataset_loaded, timeout=20000):
+        dock.load()
+    return dock
+
+
+def test_loading_shapes_fills_the_grid_and_selects_an_image(browser, qtbot):
+    assert browser.model.rowCount() > 0
+    assert browser.current_image() is not None
+    assert browser.mask_check.isEnabled()  # shapes know their masks
+    assert browser.busy.isHidden()
+
+
+def test_choosing_a_dataset_fills_the_grid_and_the_class_filter(browser, qtbot):
+    with qtbot.waitSignal(browser.dataset_loaded, timeout=20000):
+        browser.load_source("digits")
+    assert browser.state.config.data.source == "digits"
+    assert browser.source_combo.currentData() == "digits"
+    assert browser.model.rowCount() > 0
+    counts = [browser.class_combo.itemText(i) for i in range(browser.class_combo.count())]
+    assert counts[0].startswith("All classes") and len(counts) == 11  # "all" + ten digits with counts
+    total = sum(int(t.rsplit("(", 1)[1].rstrip(")")) for t in counts[1:])
+    assert total == browser.model.rowCount()
+
+
+def test_class_filter_shows_only_that_class(browser):
+    browser.set_class_filter(1)
+    assert browser.model.rowCount() > 0
+    labels = browser.model.image_set().labels
+    assert all(int(labels[browser.model.dataset_index(r)]) == 1 for r in range(browser.model.rowCount()))
+
+
+def test_selecting_an_image_sends_it_to_the_preview(browser, qtbot):
+    with qtbot.waitSignal(browser.image_selected) as blocker:
+        browser.select_row(3)
+    image, caption = blocker.args
+    assert image.shape[0] == 3 and caption.startswith("#")
+    assert browser.image_view.image().width() == image.shape[2]
+
+
+def test_a_bad_folder_is_reported_by_file_and_the_previous_set_stays(browser, qtbot, tmp_path):
+    for name in ("broken.png", "empty.jpg", "truncated.png"):
+        (tmp_path / name).write_bytes(b"not an image at all"[: len(name)])
+    rows = browser.model.rowCount()
+    messages = []
+    browser.message.connect(lambda text, level: messages.append((level, text)))
+    with qtbot.waitSignal(browser.loading_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+        browser.load_source("folder", str(tmp_path))
+    errors = [text for level, text in messages if level == "error"]
+    assert len(errors) == 1 and str(tmp_path) in errors[0]
+    assert any(name in errors[0] for name in ("broken.png", "empty.jpg", "truncated.png"))
+    assert browser.model.rowCount() == rows
+    assert browser.state.config.data.source == "shapes"
+    assert browser.source_combo.currentData() == "shapes"

@@ -1,0 +1,96 @@
+"""The method configuration dock: schema forms, inline validation, presets, method switching."""
+
+from __future__ import annotations
+
+import pytest
+
+from labbench.config import load_config, load_preset
+from labbench.methods import METHODS
+from ui.docks.method_config import MethodConfigDock, field_errors
+from ui.state import ConfigState
+
+
+@pytest.fixture
+def dock(qtbot, tiny_config):
+    state = ConfigState(tiny_config)
+    widget = MethodConfigDock(state)
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def test_every_section_has_a_form_and_the_method_tab_comes_first(dock):
+    assert set(dock.forms) == {"method", "optim", "train", "augment", "backbone", "eval", "data"}
+    assert dock.tabs.tabText(0) == METHODS["simclr"].__name__
+    assert "temperature" in dock.forms["method"].fields()
+    assert "name" not in dock.forms["method"].fields()
+
+
+def test_a_valid_edit_becomes_the_config(dock):
+    dock.forms["method"].set_value("temperature", 0.5)
+    assert dock.state.config.method.temperature == 0.5
+    assert dock.errors() == {}
+
+
+def test_an_invalid_value_is_marked_inline_with_the_reason(dock):
+    before = dock.state.config
+    dock.forms["method"].set_value("temperature", 0.0)  # the schema says > 0
+    errors = dock.errors()
+    assert ("method", "temperature") in errors
+    assert "greater than 0" in errors[("method", "temperature")]
+    assert dock.forms["method"].editor_widget("temperature").property("invalid") is True
+    assert dock.state.config is before  # nothing invalid reaches the window's config
+    dock.forms["method"].set_value("temperature", 0.3)
+    assert dock.errors() == {}
+    assert dock.state.config.method.temperature == 0.3
+
+
+def test_a_rule_across_fields_points_at_the_field(dock):
+    dock.forms["augment"].set_value("crop_scale", (0.9, 0.5))
+    assert ("augment", "crop_scale") in dock.errors()
+
+
+def test_error_lines_are_split_by_field():
+    known = {"optim": ["lr"], "augment": ["crop_scale"], "method": ["temperature"]}
+    fields, general = field_errors(
+        "optim.lr: must be > 0 (got 0)\naugment: crop_scale: needs low <= high\nmethod.temperature.x: bad\nsomething else",
+        known,
+    )
+    assert fields == {("optim", "lr"): "must be > 0 (got 0)", ("augment", "crop_scale"): "needs low <= high",
+                      ("method", "temperature"): "bad"}
+    assert general == ["something else"]
+
+
+def test_paper_defaults_reset_the_method_section(dock):
+    dock.forms["method"].set_value("temperature", 0.7)
+    dock.reset_method_defaults()
+    assert dock.state.config.method == METHODS["simclr"].Config()
+    assert dock.forms["method"].value("temperature") == METHODS["simclr"].Config().temperature
+
+
+def test_loading_a_preset_keeps_the_chosen_dataset(dock):
+    dock.state.update("data", {"source": "digits"})
+    dock.load_preset("simclr")
+    preset = load_preset("simclr")
+    assert dock.state.config.method == preset.method
+    assert dock.state.config.train == preset.train
+    assert dock.state.config.data.source == "digits"
+
+
+def test_saved_preset_loads_back_as_the_same_config(dock, tmp_path):
+    dock.forms["optim"].set_value("lr", 0.123)
+    path = dock.save_preset(tmp_path / "mine")
+    assert path.suffix == ".toml"
+    assert load_config(path) == dock.state.config
+
+
+def test_switching_backbone_updates_the_config(dock):
+    index = dock.backbone_combo.findData("resnet18")
+    dock.backbone_combo.setCurrentIndex(index)
+    dock.backbone_combo.activated.emit(index)
+    assert dock.state.config.backbone.name == "resnet18"
+
+
+def test_config_changed_elsewhere_shows_in_the_form(dock):
+    dock.state.update("train", {"epochs": 7})
+    assert dock.forms["train"].value("epochs") == 7
