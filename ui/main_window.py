@@ -34,7 +34,7 @@ from ui.docks.augmentation_preview import AugmentationPreview
 from ui.docks.dataset_browser import DatasetBrowser
 from ui.docks.log_panel import LogPanel
 from ui.docks.method_config import MethodConfigDock
-from ui.docks.run_list import RunList
+from ui.docks.run_list import RunList, run_label
 from ui.docks.training_plots import TrainingPlots
 from ui.settings import open_settings
 from ui.state import ConfigState
@@ -311,13 +311,10 @@ class MainWindow(QMainWindow):
         if self.session.is_active():
             return
         try:
-            records = read_metrics(run_dir)
             config = self.session.resume(run_dir)
         except LabbenchError as err:
             self._report(f"cannot resume {run_dir}: {err}", "error")
             return
-        self.plots.load_records(str(Path(run_dir)), Path(run_dir).name, records)
-        self.plots.live_key = str(Path(run_dir))
         self.state.set(config)
 
     @Slot()
@@ -343,7 +340,7 @@ class MainWindow(QMainWindow):
             self._report(str(err), "error")
             return
         self.run_list.add_run(run_dir, checked=True)
-        self.plots.load_records(str(run_dir), run_dir.name, read_metrics(run_dir))
+        self.plots.load_records(str(run_dir), run_label(run_dir), read_metrics(run_dir))
         if not self.session.is_active():
             self.state.set(config)
         self.log_panel.add(f"opened run {run_dir}")
@@ -402,7 +399,7 @@ class MainWindow(QMainWindow):
     @Slot(object, str)
     def _on_started(self, config: RunConfig, run_dir: str) -> None:
         self._batch_size = config.train.batch_size
-        self.plots.begin_live_run(run_dir, Path(run_dir).name)
+        self.plots.begin_live_run(run_dir, run_label(run_dir), read_metrics(run_dir))  # resumed: its past too
         self.run_list.add_run(run_dir, checked=True)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -463,7 +460,7 @@ class MainWindow(QMainWindow):
     @Slot(str, bool)
     def _on_run_toggled(self, run_dir: str, shown: bool) -> None:
         if run_dir not in self.plots.runs and shown:
-            self.plots.load_records(run_dir, Path(run_dir).name, read_metrics(run_dir))
+            self.plots.load_records(run_dir, run_label(run_dir), read_metrics(run_dir))
         self.plots.set_run_visible(run_dir, shown)
 
     @Slot(object)

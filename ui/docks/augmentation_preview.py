@@ -273,7 +273,7 @@ class AugmentationPreview(QDockWidget):
             return
         width = max(self.scroll.viewport().width() - 16, 120)
         largest = max(p.image.shape[0] for p in self.panels)
-        tile = max(72, min(160, width // 4))
+        tile = max(72, min(200, width // 3))
         for group, panels in order_panels(self.panels):
             if group:
                 heading = QLabel(group.replace("_", " ").capitalize())

@@ -227,6 +227,8 @@ class MethodConfigDock(QDockWidget):
         self._build_method_form()
         self.method_combo.setCurrentIndex(self.method_combo.findData(config.method.name))
         self.backbone_combo.setCurrentIndex(self.backbone_combo.findData(config.backbone.name))
+        if self.preset_combo.findText(config.method.name) >= 0:
+            self.preset_combo.setCurrentText(config.method.name)
         cls = METHODS[config.method.name]
         self.summary.setText(cls.summary)
         self.summary.setToolTip(cls.paper)

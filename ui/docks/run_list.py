@@ -6,6 +6,7 @@ from another machine or from before a crash list the same way as the one trainin
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -18,6 +19,13 @@ from labbench.runs import RunInfo, list_runs, read_run
 
 COLUMNS = ("Run", "Method", "Backbone", "Data", "Status", "Step", "k-NN")
 PATH_ROLE = Qt.ItemDataRole.UserRole
+
+
+def run_label(run_dir: str | Path) -> str:
+    """A short name for legends: ``20261126-130147-simclr-big`` -> ``simclr-big 13:01:47``."""
+    name = Path(run_dir).name
+    m = re.fullmatch(r"\d{8}-(\d{2})(\d{2})(\d{2})-(.+)", name)
+    return f"{m[4]} {m[1]}:{m[2]}:{m[3]}" if m else name
 
 
 class RunList(QDockWidget):

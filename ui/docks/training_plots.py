@@ -117,6 +117,8 @@ class TrainingPlots(QDockWidget):
             plot.setDownsampling(auto=True, mode="peak")
             self.plots[key] = plot
             self.legends[key] = plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
+        self.plots["knn"].setYRange(0.0, 1.0, padding=0.02)  # an accuracy: the whole scale, always
+        self.plots["knn"].enableAutoRange(y=False)
         self._momentum_view = self._add_right_axis(self.plots["lr"], "momentum")
         self._std_lines: list[pg.InfiniteLine] = []
         self.runs: dict[str, RunCurves] = {}
@@ -189,11 +191,11 @@ class TrainingPlots(QDockWidget):
         self._sync_legends()
         self._update_warning()
 
-    def begin_live_run(self, key: str, label: str) -> None:
-        """The run now training: later step/epoch events go to it."""
-        self.add_run(key, label)
+    def begin_live_run(self, key: str, label: str, records: list[dict[str, Any]] = ()) -> None:
+        """The run now training (``records``: what a resumed run logged before); later events go to it."""
+        self.load_records(key, label, records)
         self.live_key = key
-        self.warning.hide()
+        self._update_warning()
 
     def load_records(self, key: str, label: str, records: list[dict[str, Any]]) -> RunCurves:
         """A past run from its ``metrics.jsonl`` records."""
@@ -312,13 +314,19 @@ class TrainingPlots(QDockWidget):
         """Legends list only the curves that are drawn and visible; the momentum axis shows with its data."""
         for legend in self.legends.values():
             legend.clear()
-        has_momentum = False
+        shown: dict[str, list[pg.PlotDataItem]] = {key: [] for key in PLOTS}
         for run in self.runs.values():
             for curve, item in run.items.items():
                 if run.visible and run.buffers[curve].n > 0:
-                    self.legends[CURVES[curve][0]].addItem(item, item.name())
-                    has_momentum |= curve == "momentum"
+                    shown[CURVES[curve][0]].append(item)
+        for key, items in shown.items():
+            for item in items:
+                self.legends[key].addItem(item, item.name())
+            self.legends[key].setVisible(len(items) > 1)  # one curve needs no legend
+        has_momentum = any(item.name().endswith("momentum") for item in shown["lr"])
         self.plots["lr"].showAxis("right", has_momentum)
+        title = PLOTS["lr"][0] if has_momentum else "Learning rate"
+        self.plots["lr"].setTitle(title, color=current_theme().plot_foreground, size="10pt")
 
     def _free_colour(self) -> int:
         used = {r.colour_index for r in self.runs.values()}
@@ -329,7 +337,7 @@ class TrainingPlots(QDockWidget):
         for curve, item in run.items.items():
             if curve == "loss_raw":
                 pen = pg.mkPen(colour, width=1)
-                item.setOpacity(0.35)
+                item.setOpacity(0.45)
             elif curve == "momentum":
                 pen = pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine)
             else:

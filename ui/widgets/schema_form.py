@@ -215,16 +215,24 @@ class _OptionalEditor(_Editor):
         self.inner = inner
         self.switch = QCheckBox()
         self.switch.setToolTip("Unchecked: none")
+        self.none_label = QLabel("none")
+        self.none_label.setProperty("role", "muted")
         self.widget = QWidget()
         row = QHBoxLayout(self.widget)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.switch)
         row.addWidget(inner.widget, 1)
+        row.addWidget(self.none_label, 1)
         self.switch.toggled.connect(self._toggled)
-        inner.widget.setEnabled(False)
+        self._show(False)
+
+    def _show(self, on: bool) -> None:
+        # "none" in words rather than a greyed-out number that looks like a value
+        self.inner.widget.setVisible(on)
+        self.none_label.setVisible(not on)
 
     def _toggled(self, on: bool) -> None:
-        self.inner.widget.setEnabled(on)
+        self._show(on)
         self.on_change()
 
     def value(self) -> Any:
@@ -232,7 +240,7 @@ class _OptionalEditor(_Editor):
 
     def set_value(self, value: Any) -> None:
         self.switch.setChecked(value is not None)
-        self.inner.widget.setEnabled(value is not None)
+        self._show(value is not None)
         if value is not None:
             self.inner.set_value(value)
 
