@@ -23,9 +23,9 @@ def _format_eta(seconds: float) -> str:
 class ProgressPrinter:
     """Turns engine events into a one-line progress bar (a line per epoch when not on a terminal)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.start = time.perf_counter()
 
     def __call__(self, event) -> None:

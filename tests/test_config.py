@@ -1,0 +1,73 @@
+"""Config: paper defaults, presets, overrides and errors that name the field."""
+
+import pytest
+
+from labbench.config import (
+    RunConfig,
+    apply_overrides,
+    dump_toml,
+    load_config,
+    load_preset,
+    preset_names,
+    validate_config,
+)
+from labbench.errors import ConfigError
+
+
+def test_defaults_are_simclr_paper_values():
+    cfg = RunConfig()
+    assert cfg.method.name == "simclr"
+    assert cfg.method.temperature == 0.1
+    assert cfg.augment.crop_scale == (0.08, 1.0)
+    assert cfg.augment.blur_p == 0.5 and cfg.augment.jitter_p == 0.8 and cfg.augment.grayscale_p == 0.2
+    assert cfg.optim.name == "lars" and cfg.optim.lr == 0.3 and cfg.optim.weight_decay == 1e-6
+    assert cfg.eval.knn_k == 20 and cfg.eval.knn_temperature == 0.07
+
+
+def test_every_preset_loads():
+    assert "simclr" in preset_names()
+    for name in preset_names():
+        assert load_preset(name).method.name
+
+
+def test_override_parses_values_and_validates_against_the_method():
+    cfg = apply_overrides(load_preset("simclr"), ["method.temperature=0.3", "train.batch_size=64", "name=my run"])
+    assert cfg.method.temperature == 0.3 and cfg.train.batch_size == 64 and cfg.name == "my run"
+
+
+def test_out_of_range_value_names_the_field_and_range():
+    with pytest.raises(ConfigError, match=r"method\.temperature: .*greater than 0"):
+        apply_overrides(RunConfig(), ["method.temperature=-1"])
+    with pytest.raises(ConfigError, match=r"train\.batch_size"):
+        apply_overrides(RunConfig(), ["train.batch_size=1"])
+
+
+def test_unknown_key_and_unknown_method_are_clear_errors():
+    with pytest.raises(ConfigError, match=r"method\.temprature: unknown key"):
+        apply_overrides(RunConfig(), ["method.temprature=0.3"])
+    with pytest.raises(ConfigError, match=r"method.name: unknown method 'simclear'.*simclr"):
+        validate_config({"method": {"name": "simclear"}})
+
+
+def test_wrong_type_names_the_field():
+    with pytest.raises(ConfigError, match=r"train\.epochs"):
+        validate_config({"train": {"epochs": "many"}})
+
+
+def test_toml_round_trip(tmp_path):
+    cfg = apply_overrides(load_preset("simclr"), ["method.temperature=0.25", "augment.crop_scale=[0.3, 1.0]"])
+    path = tmp_path / "run.toml"
+    path.write_text(dump_toml(cfg))
+    assert load_config(path) == cfg
+
+
+def test_not_toml_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "preset.toml"
+    path.write_text("this is [not toml")
+    with pytest.raises(ConfigError, match="not a valid TOML file"):
+        load_config(path)
+
+
+def test_crop_scale_must_be_ordered():
+    with pytest.raises(ConfigError, match="crop_scale"):
+        validate_config({"augment": {"crop_scale": [0.9, 0.2]}})
