@@ -22,7 +22,7 @@ from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-    QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from labbench.config import RunConfig, dump_toml, load_preset, preset_names, validate_config
@@ -38,6 +38,7 @@ from ui.docks.run_list import RunList, run_label
 from ui.docks.training_plots import TrainingPlots
 from ui.settings import open_settings
 from ui.state import ConfigState
+from ui.tasks import BackgroundTask
 from ui.theme import THEMES, apply_theme
 from ui.worker import TrainingSession
 
@@ -345,21 +346,44 @@ class MainWindow(QMainWindow):
             self.state.set(config)
         self.log_panel.add(f"opened run {run_dir}")
 
+    def export_target(self) -> str | None:
+        """The run to export: the one selected in the run list, else the one trained last."""
+        return self.run_list.selected_path() or self.session.run_dir
+
     @Slot()
     def export_encoder(self) -> None:
-        from labbench import export
-
-        run_dir = self.session.run_dir or next(iter(p for p in self.run_list.paths()
-                                                     if self.run_list.is_checked(p)), None)
+        run_dir = self.export_target()
         if run_dir is None:
-            self._report("open or train a run first; its encoder is what is exported", "warning")
+            self._report("select a run in the Runs panel (or train one); its encoder is what is exported", "warning")
             return
-        try:
-            path = export.export_encoder(run_dir)
-        except LabbenchError as err:
-            self._report(str(err), "error")
-            return
-        self.log_panel.add(f"encoder exported to {path}")
+        out_dir = QFileDialog.getExistingDirectory(self, "Export encoder to", str(Path(run_dir) / "exports"))
+        if out_dir:
+            self.export_run(run_dir, out_dir)
+
+    def export_run(self, run_dir: str | Path, out_dir: str | Path) -> BackgroundTask:
+        """Export the run's encoder in every format, off the GUI thread, with a cancellable progress dialog."""
+        from labbench.export import export_run
+
+        task = BackgroundTask(lambda progress: export_run(run_dir, out_dir, progress=progress), self)
+        dialog = QProgressDialog(f"Exporting the encoder of {Path(run_dir).name}…", "Cancel", 0, 0, self)
+        dialog.setWindowModality(Qt.WindowModality.NonModal)
+        dialog.setMinimumDuration(300)
+        dialog.canceled.connect(task.cancel)
+        task.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
+        for signal in (task.succeeded, task.failed, task.cancelled):
+            signal.connect(dialog.close)
+        task.succeeded.connect(self._on_exported)
+        task.failed.connect(lambda message: self._report(f"export failed: {message}", "error"))
+        task.cancelled.connect(lambda: self.log_panel.add("export cancelled", "warning"))
+        self.log_panel.add(f"exporting the encoder of {run_dir} to {out_dir}")
+        task.start()
+        return task
+
+    @Slot(object)
+    def _on_exported(self, result) -> None:
+        files = ", ".join(p.name for p in result.files.values())
+        self.log_panel.add(f"encoder exported to {result.folder}: {files} (checked: largest difference "
+                           f"{max(result.max_abs_diff.values()):.1e})")
 
     @Slot()
     def show_shortcuts(self) -> None:

@@ -15,9 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from labbench.config import RunConfig
-from labbench.engine import (
-    CheckpointEvent, Control, EpochEvent, Event, FinishedEvent, LogEvent, StepEvent, Trainer,
-)
+from labbench.engine import Control, Event, FinishedEvent, LogEvent, Trainer
 from labbench.runs import create_run_dir, load_run_config
 
 
@@ -56,6 +54,7 @@ class TrainingSession(QObject):
     epoch = Signal(object)          # EpochEvent
     log = Signal(object)            # LogEvent
     checkpoint = Signal(object)     # CheckpointEvent
+    probe = Signal(object)          # ProbeEvent: arrays for the Inspect views, written each epoch
     finished = Signal(object)       # FinishedEvent
     state_changed = Signal(str)     # "idle" | "running" | "paused" | "stopping"
 
@@ -143,15 +142,7 @@ class TrainingSession(QObject):
 
     @Slot(object)
     def _on_event(self, event: Event) -> None:
-        if isinstance(event, StepEvent):
-            self.step.emit(event)
-        elif isinstance(event, EpochEvent):
-            self.epoch.emit(event)
-        elif isinstance(event, LogEvent):
-            self.log.emit(event)
-        elif isinstance(event, CheckpointEvent):
-            self.checkpoint.emit(event)
-        elif isinstance(event, FinishedEvent):
+        if isinstance(event, FinishedEvent):
             self.run_dir = event.run_dir or self.run_dir
             if self._thread is not None:
                 self._thread.quit()
@@ -159,6 +150,11 @@ class TrainingSession(QObject):
             self._cleanup()
             self._set_state("idle")
             self.finished.emit(event)
+            return
+        signal = {"step": self.step, "epoch": self.epoch, "log": self.log, "checkpoint": self.checkpoint,
+                  "probe": self.probe}.get(event.kind)
+        if signal is not None:  # an event kind newer than this window is ignored, not an error
+            signal.emit(event)
 
     def _cleanup(self) -> None:
         if self._worker is not None:

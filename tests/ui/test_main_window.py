@@ -100,3 +100,24 @@ def test_inspect_views_register_as_docks_with_a_menu(make_window, qtbot):
 def test_eta_reads_as_clock_time():
     assert format_eta(75) == "1:15"
     assert format_eta(3725) == "1:02:05"
+
+
+def test_export_writes_the_encoder_off_the_gui_thread(make_window, qtbot, tmp_path, tiny_config):
+    import pytest
+
+    if importlib.util.find_spec("labbench.export") is None:
+        pytest.skip("labbench.export is not in this checkout")
+    from labbench.config import apply_overrides
+    from labbench.engine import Trainer
+
+    trainer = Trainer(apply_overrides(tiny_config, ["train.max_steps=2"]), runs_root=tmp_path / "runs")
+    assert trainer.fit().status == "completed"
+    window = make_window(load=False)
+    window.run_list.refresh()
+    window.run_list.tree.setCurrentItem(window.run_list.item(trainer.run_dir))
+    assert window.export_target() == str(trainer.run_dir)
+    with qtbot.waitSignal(window.export_run(trainer.run_dir, tmp_path / "out").succeeded, timeout=60000) as done:
+        pass
+    result = done.args[0]
+    assert all(p.is_file() for p in result.files.values())
+    assert any("encoder exported" in m for m in window.log_panel.messages())

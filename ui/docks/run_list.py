@@ -137,7 +137,7 @@ class RunList(QDockWidget):
         tip = str(info.path) + ("\n" + "\n".join(info.problems) if info.problems else "")
         it.setToolTip(0, tip)
 
-    def _selected_path(self) -> str | None:
+    def selected_path(self) -> str | None:
         items = self.tree.selectedItems()
         return items[0].data(0, PATH_ROLE) if items else None
 
@@ -149,7 +149,7 @@ class RunList(QDockWidget):
 
     @Slot()
     def _resume_clicked(self) -> None:
-        path = self._selected_path()
+        path = self.selected_path()
         if path is not None:
             self.resume_requested.emit(path)
 
