@@ -29,6 +29,11 @@ def is_main() -> bool:
     return rank() == 0
 
 
+def local_world_size() -> int:
+    """Processes on this machine (torchrun's LOCAL_WORLD_SIZE; 1 outside torchrun), which share its cores."""
+    return int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+
+
 def launched_by_torchrun() -> bool:
     return "RANK" in os.environ and "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1
 
@@ -80,3 +85,20 @@ def all_reduce_mean(x: Tensor) -> Tensor:
     x = x.clone()
     dist.all_reduce(x)
     return x / world_size()
+
+
+def all_reduce_max(x: Tensor) -> Tensor:
+    """Element-wise maximum of ``x`` over ranks; ``x`` itself in one process."""
+    if world_size() == 1:
+        return x
+    x = x.clone()
+    dist.all_reduce(x, op=dist.ReduceOp.MAX)
+    return x
+
+
+def any_rank(flag: bool, device: torch.device | str = "cpu") -> bool:
+    """True when ``flag`` is true on any rank (a collective: every rank calls it at the same point).
+
+    ``device``: where the backend reduces (the training device: nccl reduces CUDA tensors only).
+    """
+    return bool(all_reduce_max(torch.tensor(int(flag), device=device)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 from labbench.errors import ConfigError
@@ -32,3 +34,33 @@ def describe(device: torch.device) -> str:
     if device.type == "mps":
         return "MPS"
     return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def physical_cores() -> int:
+    """Physical cores this process may run on (SMT siblings counted once, a cgroup CPU quota respected)."""
+    cpus = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in cpus:
+        try:
+            with open(f"/sys/devices/system/cpu/cpu{cpu}/topology/thread_siblings_list") as f:
+                cores.add(f.read().strip())
+        except OSError:
+            cores.add(str(cpu))
+    count = len(cores)
+    try:
+        with open("/sys/fs/cgroup/cpu.max") as f:
+            quota, period = f.read().split()
+        if quota != "max":
+            count = min(count, max(1, int(quota) // int(period)))
+    except (OSError, ValueError):
+        pass
+    return max(1, count)
+
+
+def default_threads(processes_per_machine: int = 1) -> int:
+    """CPU threads for one training process: the physical cores shared among this machine's processes.
+
+    A second thread per core (SMT) only makes PyTorch's kernels wait on each other, and under
+    torchrun every process gets its share, so N processes never oversubscribe the cores.
+    """
+    return max(1, physical_cores() // max(1, processes_per_machine))

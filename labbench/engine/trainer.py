@@ -18,7 +18,7 @@ from labbench.config import RunConfig, config_hash, to_dict
 from labbench.data import load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from labbench.engine.control import Control
-from labbench.engine.device import describe, resolve_device, use_bf16
+from labbench.engine.device import default_threads, describe, resolve_device, use_bf16
 from labbench.engine.events import (
     CheckpointEvent,
     EpochEvent,
@@ -86,8 +86,7 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg = self.config
-        if cfg.train.num_threads:
-            torch.set_num_threads(cfg.train.num_threads)
+        torch.set_num_threads(cfg.train.num_threads or default_threads(distributed.local_world_size()))
         self.device = resolve_device(cfg.train.device)
         distributed.init_from_env(self.device.type)
         if self.device.type == "cuda" and distributed.world_size() > 1:
@@ -134,7 +133,10 @@ class Trainer:
         self.method = method
         self.model = method
         if self.world > 1:
-            if cfg.train.sync_batchnorm:
+            if cfg.train.sync_batchnorm and self.device.type != "cuda":
+                self._log("train.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on the CPU each "
+                          "process keeps its own batch statistics", "warning")
+            elif cfg.train.sync_batchnorm:
                 method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
                 self.method = method
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -201,13 +203,17 @@ class Trainer:
     # -- the loop -----------------------------------------------------------------------------
 
     def _epoch_order(self, epoch: int) -> torch.Tensor:
-        g = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + epoch)
-        return torch.randperm(len(self.train_set), generator=g)
+        """This process's indices into the training split, one row per step (steps × batch/world).
 
-    def _batch_indices(self, order: torch.Tensor, i: int) -> torch.Tensor:
-        """This process's share of batch ``i``: indices into the training split."""
+        Every process draws the same permutation and keeps every world-th image of each batch (as
+        DistributedSampler), so the processes together see exactly the one-process batches. On CUDA
+        the rows are pinned: copying one to the GPU then never stalls the host (no sync per step).
+        """
+        g = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + epoch)
         b = self.config.train.batch_size
-        return order[i * b : (i + 1) * b][self.rank :: self.world]
+        perm = torch.randperm(len(self.train_set), generator=g)[: self.steps_per_epoch * b]
+        order = perm.view(self.steps_per_epoch, b)[:, self.rank :: self.world].contiguous()
+        return order.pin_memory() if self.device.type == "cuda" else order
 
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
         if self.images.device != self.device:
@@ -215,7 +221,7 @@ class Trainer:
             if self.device.type == "cuda":
                 batch = batch.pin_memory()
             return batch.to(self.device, non_blocking=True)
-        return self.images[idx.to(self.device)]
+        return self.images[idx.to(self.device, non_blocking=True)]
 
     def _train_step(self, images: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         for group in self.optimizer.param_groups:
@@ -269,7 +275,7 @@ class Trainer:
                     started += idle
                 if self.control.stop_requested:
                     raise _Stop
-                idx = self._batch_indices(order, self.batch_in_epoch)
+                idx = order[self.batch_in_epoch]
                 images = self._batch(idx)
                 step_fn = self._first_step_with_fallback if first else self._train_step
                 loss, metrics = step_fn(images, idx)
@@ -282,19 +288,25 @@ class Trainer:
                 window_steps += 1
                 epoch_images += cfg.batch_size
                 at_epoch_end = self.batch_in_epoch == self.steps_per_epoch or self.step == self.total_steps
-                if self.step % log_every == 0 or at_epoch_end:
+                logged = self.step % log_every == 0 or at_epoch_end
+                if logged:
                     self._check_finite(bad_step, loss)
                     now = time.perf_counter()
                     self._emit(StepEvent(
                         step=self.step, epoch=self.epoch, total_steps=self.total_steps,
-                        loss=float(loss_sum) / window_steps, lr=float(self.lr_schedule[self.step - 1]),
+                        # the mean over every process's images, like the one-process loss
+                        loss=float(distributed.all_reduce_mean(loss_sum)) / window_steps,
+                        lr=float(self.lr_schedule[self.step - 1]),
                         momentum=self.method.current_momentum(),
                         images_per_sec=window_steps * cfg.batch_size / max(now - window_start, 1e-9),
                         metrics={k: float(v) for k, v in metrics.items()},
                     ))
                     loss_sum.zero_()
                     window_steps, window_start = 0, now
-                if cfg.time_budget_s and time.perf_counter() - started > cfg.time_budget_s:
+                over_budget = bool(cfg.time_budget_s) and time.perf_counter() - started > cfg.time_budget_s
+                if self.world > 1:  # all processes must stop at one step: they agree at the log steps (a collective)
+                    over_budget = logged and distributed.any_rank(over_budget, self.device)
+                if over_budget:
                     self._log(f"time budget of {cfg.time_budget_s:g} s reached at step {self.step}")
                     self.total_steps = self.step
             finished_epoch = self.batch_in_epoch == self.steps_per_epoch
@@ -311,7 +323,7 @@ class Trainer:
         return "completed"
 
     def _check_finite(self, bad_step: torch.Tensor, loss: torch.Tensor) -> None:
-        bad = int(bad_step)
+        bad = int(distributed.all_reduce_max(bad_step))  # every process stops, not only the one that saw it
         if bad >= 0:
             raise TrainingDiverged(bad, float(loss))
 
