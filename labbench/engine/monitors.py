@@ -23,6 +23,7 @@ class MonitorSets:
 
     @classmethod
     def choose(cls, train: ImageSet, eval_set: ImageSet, cfg: EvalConfig, seed: int) -> MonitorSets:
+        train = train.labeled()  # STL-10: the k-NN bank holds only images with a class
         g = torch.Generator().manual_seed(seed)
         bank_idx = torch.randperm(len(train), generator=g)[: cfg.max_bank].sort().values
         eval_idx = torch.randperm(len(eval_set), generator=g)[: cfg.max_eval].sort().values
@@ -34,6 +35,7 @@ def collapse_signals(features: Tensor) -> dict[str, float]:
     return {
         "feature_std": float(losses.embedding_std(features)),
         "effective_rank": float(losses.effective_rank(features)),
+        "feature_dim": float(features.shape[1]),  # d of the healthy std 1/√d (drawn in the GUI)
     }
 
 

@@ -1,0 +1,36 @@
+"""Dataset sources -> square RGB uint8 image stores with labels, masks where known, and a train/eval split.
+
+``load_split(cfg)`` is the single entry point; ``SOURCES`` maps each ``data.source`` name to its loader.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from labbench.config import DataConfig
+from labbench.data.bundled import load_digits, load_photos
+from labbench.data.folder import load_folder
+from labbench.data.shapes import load_shapes
+from labbench.data.store import UNLABELED, ImageSet, Split
+from labbench.data.torchvision_sets import LOADERS as TORCHVISION_LOADERS
+from labbench.errors import DataError
+
+SOURCES: dict[str, Callable[[DataConfig], Split]] = {
+    "shapes": load_shapes,
+    "digits": load_digits,
+    "photos": load_photos,
+    **TORCHVISION_LOADERS,
+    "folder": load_folder,
+}
+
+
+def load_split(cfg: DataConfig) -> Split:
+    """The train and eval sets of ``cfg.source``, at ``cfg.image_size``; problems raise DataError."""
+    try:
+        loader = SOURCES[cfg.source]
+    except KeyError:
+        raise DataError(f"data.source: unknown source {cfg.source!r}; choose one of {', '.join(SOURCES)}") from None
+    return loader(cfg)
+
+
+__all__ = ["SOURCES", "UNLABELED", "ImageSet", "Split", "load_split"]

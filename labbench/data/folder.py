@@ -1,0 +1,169 @@
+"""A folder of images: one subfolder per class, a loose (unlabeled) collection, or ``train/`` and
+``test/`` (or ``val/``) folders that are then the split.
+
+The file list is split (and capped) before anything is decoded; each side is then decoded once, in
+RAM when small and into a memory-mapped cache when large or when ``data.cache_dir`` is set.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from labbench.config import DataConfig
+from labbench.data.decode import IMAGE_EXTENSIONS, decode_files
+from labbench.data.split import holdout_index, official_cap
+from labbench.data.store import ImageSet, Split
+from labbench.errors import DataError
+
+RAM_LIMIT = 512 << 20  # decoded bytes above which a set goes to the memory-mapped cache
+CACHE_FOLDER = ".labbench-cache"
+SPLIT_FOLDERS = ("train", "val", "test")
+
+
+def find_images(root: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Image files under ``root`` by extension (any case), recursively and sorted, and (folder, reason)
+    for folders that could not be listed. Hidden names are ignored; linked folders are followed once
+    (folders are tracked by device and inode, so a link loop ends)."""
+    files, problems, seen = [], [], set()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            st = os.stat(folder)
+            if (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as err:
+            problems.append((folder, f"folder cannot be read ({err.strerror})"))
+            continue
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(entry.path)
+            elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
+                files.append(entry.path)
+    return sorted(files), problems
+
+
+@dataclass
+class _Part:
+    """Files of one side, as paths relative to that side's folder split into components."""
+
+    paths: list[str]
+    parts: list[list[str]]
+
+    def classes(self, at_least: int = 2) -> set[str] | None:
+        """Class folder names when every file lies in one and there are ``at_least`` of them; else None."""
+        if not self.parts or any(len(p) < 2 for p in self.parts):
+            return None
+        names = {p[0] for p in self.parts}
+        return names if len(names) >= at_least else None
+
+    def labels(self, class_names: list[str]) -> Tensor:
+        index = {name: i for i, name in enumerate(class_names)}
+        return torch.tensor([index[p[0]] for p in self.parts], dtype=torch.int64)
+
+
+def _layout(root: str, files: list[str]) -> tuple[_Part, _Part | None]:
+    """(train, eval) parts when ``root`` holds just train/ and test/ or val/ folders; else (all, None)."""
+    parts = [os.path.relpath(f, root).split(os.sep) for f in files]
+    tops = {p[0] for p in parts if len(p) > 1}
+    by_name = {t.lower(): t for t in tops}
+    is_split = (
+        "train" in by_name and ("val" in by_name or "test" in by_name)
+        and set(by_name) <= set(SPLIT_FOLDERS) and all(len(p) > 1 for p in parts)
+    )
+    if not is_split:
+        return _Part(files, parts), None
+    eval_top = by_name["val" if "val" in by_name else "test"]
+
+    def side(top: str) -> _Part:
+        rows = [i for i, p in enumerate(parts) if p[0] == top]
+        return _Part([files[i] for i in rows], [parts[i][1:] for i in rows])
+
+    return side(by_name["train"]), side(eval_top)
+
+
+def default_cache_dir(root: str) -> Path:
+    """``<root>/.labbench-cache`` when it can be created, else ``~/.cache/labbench``."""
+    inside = Path(root) / CACHE_FOLDER
+    try:
+        inside.mkdir(exist_ok=True)
+        if os.access(inside, os.W_OK):
+            return inside
+    except OSError:
+        pass
+    return Path.home() / ".cache" / "labbench"
+
+
+def _decode_side(part: _Part, index: Tensor, labels: Tensor | None, class_names: list[str], name: str,
+                 cfg: DataConfig, root: str) -> ImageSet:
+    paths = [part.paths[i] for i in index.tolist()]
+    cache_dir = None
+    if cfg.cache_dir or len(paths) * 3 * cfg.image_size**2 > RAM_LIMIT:
+        cache_dir = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir(root)
+    decoded = decode_files(paths, cfg.image_size, cache_dir)
+    if len(decoded.kept) == 0:
+        path, reason = decoded.skipped[0]
+        raise DataError(f"{root}: none of the {len(paths)} image files for {name} could be read "
+                        f"(first: {path}: {reason})")
+    return ImageSet(
+        images=decoded.images,
+        labels=None if labels is None else labels[index][decoded.kept],
+        masks=None,
+        class_names=class_names,
+        name=name,
+        paths=[paths[i] for i in decoded.kept.tolist()],
+        skipped=list(decoded.skipped),
+    )
+
+
+def load_folder(cfg: DataConfig) -> Split:
+    """Images under ``cfg.root``: labelled by class subfolder (names sorted) when every image lies in
+    one of at least two, else unlabeled; split by its train/ and test/ (or val/) folders when it has
+    only those (with all three, val/ is the eval side and test/ is left alone), else by
+    ``cfg.eval_fraction``; capped at ``cfg.num_images`` (seeded, stratified)."""
+    if not cfg.root:
+        raise DataError("data.root: choose the folder of images for the source 'folder'")
+    root = os.path.abspath(os.path.expanduser(cfg.root))
+    if not os.path.isdir(root):
+        raise DataError(f"{root}: {'not a folder' if os.path.exists(root) else 'no such folder'}")
+    files, problems = find_images(root)
+    if not files:
+        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} "
+                        "files in it and its subfolders)")
+    train, held = _layout(root, files)
+    base = os.path.basename(root) or root
+
+    if held is None:
+        found = train.classes()
+        class_names = sorted(found) if found else []
+        labels = train.labels(class_names) if found else None
+        train_idx, eval_idx = holdout_index(labels, len(train.paths), cfg.eval_fraction, cfg.seed, cfg.num_images)
+        train_labels = eval_labels = labels
+        held = train
+    else:
+        found_train, found_eval = train.classes(), held.classes(at_least=1)
+        labelled = found_train is not None and found_eval is not None
+        class_names = sorted(found_train | found_eval) if labelled else []
+        train_labels = train.labels(class_names) if labelled else None
+        eval_labels = held.labels(class_names) if labelled else None
+        train_idx, eval_idx = official_cap(train_labels, len(train.paths), eval_labels, len(held.paths),
+                                           cfg.num_images, cfg.seed)
+
+    train_set = _decode_side(train, train_idx, train_labels, class_names, f"{base}/train", cfg, root)
+    eval_set = _decode_side(held, eval_idx, eval_labels, class_names, f"{base}/eval", cfg, root)
+    train_set.skipped = problems + train_set.skipped
+    return Split(train=train_set, eval=eval_set)
