@@ -88,3 +88,10 @@ def test_each_run_gets_its_own_colour(plots):
     plots.add_run("other", "other run")
     colours = {run.colour_index for run in plots.runs.values()}
     assert len(colours) == 2
+
+
+def test_epoch_axes_tick_whole_epochs_only(plots):
+    axis = plots.plots["knn"].getAxis("bottom")
+    ticks = [t for _, level in axis.tickValues(0.6, 2.4, 400) for t in level]
+    assert ticks and all(float(t).is_integer() for t in ticks)
+    assert {1.0, 2.0} <= set(ticks)

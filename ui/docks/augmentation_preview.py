@@ -12,10 +12,10 @@ import json
 import random
 
 import torch
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
-    QDockWidget, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QSlider, QVBoxLayout,
+    QDockWidget, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
     QWidget,
 )
 
@@ -37,6 +37,7 @@ CONTROLS = (
     ("Solarize p", "solarize_p", None, 1.0),
 )
 SLIDER_STEPS = 100
+MIN_TILE_SHARE = 0.3  # a 7-px patch is still drawn large enough to see
 
 
 def method_key(config: RunConfig) -> str:
@@ -272,8 +273,9 @@ class AugmentationPreview(QDockWidget):
         if not self.panels:
             return
         width = max(self.scroll.viewport().width() - 16, 120)
-        largest = max(p.image.shape[0] for p in self.panels)
         tile = max(72, min(200, width // 3))
+        columns = max(1, width // (tile + 8))
+        image_size = self.state.config.data.image_size
         for group, panels in order_panels(self.panels):
             if group:
                 heading = QLabel(group.replace("_", " ").capitalize())
@@ -283,27 +285,35 @@ class AugmentationPreview(QDockWidget):
             grid = QGridLayout(cells)
             grid.setContentsMargins(0, 0, 0, 6)
             grid.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-            columns = max(1, width // (tile + 8))
             for i, panel in enumerate(panels):
-                side = max(24, round(tile * panel.image.shape[0] / largest))  # local crops look smaller
-                grid.addWidget(self._tile(panel, side), i // columns, i % columns,
-                               Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter)
+                # Drawn at their size relative to the training image: DINO's local crops look small.
+                share = min(max(panel.image.shape[0] / image_size, MIN_TILE_SHARE), 1.0)
+                grid.addWidget(self._tile(panel, round(tile * share), tile), i // columns, i % columns,
+                               Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignHCenter)
             self.grid.addWidget(cells)
 
     @staticmethod
-    def _tile(panel: PreviewPanel, side: int) -> QWidget:
+    def _tile(panel: PreviewPanel, side: int, width: int) -> QWidget:
         tile = QWidget()
+        tile.setFixedWidth(width)
         box = QVBoxLayout(tile)
         box.setContentsMargins(2, 2, 2, 2)
         box.setSpacing(2)
         picture = QLabel()
-        pixmap = QPixmap.fromImage(float_to_qimage(panel.image))
-        picture.setPixmap(pixmap.scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
-                                        Qt.TransformationMode.FastTransformation))
-        picture.setToolTip(f"{panel.title}: {panel.image.shape[1]}×{panel.image.shape[0]} px")
+        pixmap = QPixmap.fromImage(float_to_qimage(panel.image)).scaled(
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+        )
+        picture.setPixmap(pixmap)
+        picture.setFixedSize(pixmap.size())
         title = QLabel(panel.title)
-        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        title.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        box.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter)
+        title.setWordWrap(True)  # methods explain their views at length; the tile sets the width
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
+        # Wrapped labels do not tell a grid their height reliably: measure it, so titles never overlap.
+        flags = Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignHCenter
+        title.setFixedHeight(title.fontMetrics().boundingRect(QRect(0, 0, width - 4, 10_000), flags, panel.title).height())
+        for w in (picture, title):
+            w.setToolTip(f"{panel.title}\n{panel.image.shape[1]}×{panel.image.shape[0]} px")
+        box.addWidget(picture, 0, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignBottom)
         box.addWidget(title)
+        box.addStretch(1)
         return tile

@@ -50,6 +50,18 @@ PLOTS: dict[str, tuple[str, str, str]] = {
 }
 
 
+class EpochAxis(pg.AxisItem):
+    """An axis of whole epochs: no 1.5-epoch ticks."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph override)
+        levels = []
+        for spacing, ticks in super().tickValues(minVal, maxVal, size):
+            whole = [t for t in ticks if float(t).is_integer()]
+            if spacing >= 1 and whole:
+                levels.append((spacing, whole))
+        return levels or [(1.0, [float(v) for v in range(math.ceil(minVal), math.floor(maxVal) + 1)])]
+
+
 class Buffer:
     """A growable pair of float arrays, appended in place (amortised O(1))."""
 
@@ -107,7 +119,8 @@ class TrainingPlots(QDockWidget):
         self.plots: dict[str, pg.PlotItem] = {}
         self.legends: dict[str, pg.LegendItem] = {}
         for i, (key, (title, ylabel, xlabel)) in enumerate(PLOTS.items()):
-            plot = self.canvas.addPlot(row=i // 3, col=i % 3)
+            axes = {"bottom": EpochAxis("bottom")} if xlabel == "epoch" else None
+            plot = self.canvas.addPlot(row=i // 3, col=i % 3, axisItems=axes)
             plot.setLabel("left", ylabel)
             plot.setLabel("bottom", xlabel)
             for side in ("left", "bottom", "right"):
