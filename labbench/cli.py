@@ -139,6 +139,48 @@ def cmd_gui(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def _percent(label: str, stream=sys.stderr):
+    """A ``progress(done, total)`` callback that keeps one ``label NN %`` line up to date on a terminal."""
+    if not stream.isatty():
+        return None
+
+    def report(done: int, total: int) -> bool:
+        stream.write(f"\r{label} {100 * done / max(total, 1):3.0f} %" + ("\n" if done >= total else ""))
+        stream.flush()
+        return True
+
+    return report
+
+
+def _names(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from labbench.evaluate.protocols import evaluate_run, format_table, results_table
+
+    for run_dir in args.run_dirs:
+        evaluate_run(
+            run_dir, _names(args.protocols), data=args.data, device=args.device, baselines=not args.no_baselines,
+            max_train=args.max_train, finetune_epochs=args.finetune_epochs, progress=_percent(f"evaluating {run_dir}"),
+        )
+    print(format_table(results_table(args.run_dirs, include_baselines=not args.no_baselines)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from labbench.export import export_run
+
+    result = export_run(args.run_dir, args.out, _names(args.formats), name=args.name, embeddings=args.embeddings,
+                        progress=_percent("exporting"))
+    for fmt, path in result.files.items():
+        print(f"{fmt:<12} {path}  (reloaded: max |diff| {result.max_abs_diff[fmt]:.1e})")
+    print(f"{'card':<12} {result.card_path}")
+    if result.embeddings:
+        print(f"{'embeddings':<12} {result.embeddings['projector_config.pbtxt'].parent}")
+    return 0
+
+
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", default="simclr", help="a preset from resources/presets (default: simclr)")
     p.add_argument("--config", help="a TOML config file merged over the preset")
@@ -167,6 +209,26 @@ def make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the resolved config as TOML (for torchrun or a later --config)")
     _add_config_args(p)
     p.set_defaults(func=cmd_config)
+
+    p = sub.add_parser("eval", help="score runs by k-NN, linear probe and fine-tuning, next to baselines")
+    p.add_argument("run_dirs", nargs="+", metavar="RUN_DIR", help="run folder(s); the table compares them")
+    p.add_argument("--protocols", default="knn,linear,finetune", help="comma-separated (default: knn,linear,finetune)")
+    p.add_argument("--data", help="evaluate on another labelled source or folder (default: the run's own data)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    p.add_argument("--max-train", type=int, help="use at most this many labelled training images")
+    p.add_argument("--finetune-epochs", type=int, default=5, help="epochs of end-to-end fine-tuning (default: 5)")
+    p.add_argument("--no-baselines", action="store_true", help="skip the random-init and raw-pixel baselines")
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("export", help="export a run's encoder (checked after writing) and a model card")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--formats", default="pt,safetensors,torchscript,onnx",
+                   help="comma-separated from pt, safetensors, torchscript, onnx (default: all)")
+    p.add_argument("--out", help="folder to write into (default: RUN_DIR/exports)")
+    p.add_argument("--name", default="encoder", help="base name of the files (default: encoder)")
+    p.add_argument("--embeddings", action="store_true",
+                   help="also write the eval split's embeddings (TensorBoard projector bundle, .npy, .csv)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("gui", help="open the lab bench window")
     p.add_argument("gui_args", nargs=argparse.REMAINDER)

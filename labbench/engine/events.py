@@ -57,6 +57,18 @@ class CheckpointEvent:
 
 
 @dataclass(frozen=True)
+class ProbeEvent:
+    """End of an epoch: the probe images' arrays (attention, reconstructions, collapse signals) were
+    written to ``path`` (``probes/epoch-XXXX.npz``); ``metrics`` are the collapse numbers."""
+
+    epoch: int
+    step: int
+    path: str
+    metrics: dict[str, float] = field(default_factory=dict)
+    kind: Literal["probe"] = "probe"
+
+
+@dataclass(frozen=True)
 class FinishedEvent:
     """The run ended: ``status`` says how, ``message`` says why in plain words."""
 
@@ -68,7 +80,7 @@ class FinishedEvent:
     kind: Literal["finished"] = "finished"
 
 
-Event = StepEvent | EpochEvent | LogEvent | CheckpointEvent | FinishedEvent
+Event = StepEvent | EpochEvent | LogEvent | CheckpointEvent | ProbeEvent | FinishedEvent
 
 
 def event_to_record(event: Event) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from labbench.engine.events import (
     Event,
     FinishedEvent,
     LogEvent,
+    ProbeEvent,
     StepEvent,
     event_to_record,
 )
@@ -32,6 +33,7 @@ from labbench.engine.monitors import MonitorSets, run_monitors
 from labbench.engine.optim import build_optimizer, scaled_lr
 from labbench.engine.schedules import cosine_schedule
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
+from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import build_method
 from labbench.runs import METRICS_NAME, MetricsLog, create_run_dir, load_run_config
 
@@ -65,6 +67,8 @@ class Trainer:
         self.method = None
         self.step = 0
         self.epoch = 0
+        #: the last epoch's probe arrays (attention, reconstructions, collapse signals), for a running run's viewers
+        self.latest_probe: ProbeEvent | None = None
 
     @classmethod
     def resume(cls, run_dir: str | Path, callbacks: Iterable[Callback] = (), control: Control | None = None) -> Trainer:
@@ -156,6 +160,7 @@ class Trainer:
 
         self.augment_gen = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 1 + self.rank)
         self.monitor_sets = MonitorSets.choose(self.train_set, self.eval_set, cfg.eval, cfg.train.seed)
+        self.probes = ProbeSet.choose(self.eval_set, cfg.eval.probe_images, cfg.train.seed)
         self.batch_in_epoch = 0
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
@@ -225,9 +230,9 @@ class Trainer:
 
     def _train_step(self, images: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         for group in self.optimizer.param_groups:
-            group["lr"] = self.lr_schedule[self.step]
+            group["lr"] = float(self.lr_schedule[self.step])  # a numpy scalar would not load with weights_only
             if self.wd_schedule is not None and group["weight_decay"] > 0:
-                group["weight_decay"] = self.wd_schedule[self.step]
+                group["weight_decay"] = float(self.wd_schedule[self.step])
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             # a method with per-image state (a memory bank) is told which images it sees
             extra = {"indices": idx.to(self.device, non_blocking=True)} if self.method.needs_indices else {}
@@ -335,6 +340,11 @@ class Trainer:
             feature_std=found.pop("feature_std"), effective_rank=found.pop("effective_rank"),
             images_per_sec=images_per_sec, metrics=found,
         ))
+        if distributed.is_main() and self.run_dir is not None:
+            path, collapse = record_probes(self.method, self.probes, self.run_dir, self.epoch,
+                                           self.config.data.image_size, self.device)
+            self.latest_probe = ProbeEvent(self.epoch, self.step, str(path), collapse)
+            self._emit(self.latest_probe)
 
     def fit(self) -> FinishedEvent:
         """Train until done, stopped, diverged or failed; return how it ended (also sent as an event)."""

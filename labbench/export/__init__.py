@@ -1,0 +1,161 @@
+"""Encoder export: the trained backbone alone (projection heads dropped) in four formats, each
+checked on the spot, with a model card beside it; and the embeddings for other tools.
+
+Every file is written atomically inside the chosen folder; names that could reach outside it are
+refused. Each exported file is loaded back with :func:`load_encoder` and compared with the live
+encoder on sample inputs; the largest difference is recorded in the card (and must stay below
+``TOLERANCE``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from labbench.atomic import atomic_write_text
+from labbench.augment import resize_center
+from labbench.config import RunConfig
+from labbench.data import load_split
+from labbench.errors import CheckpointError, ConfigError
+from labbench.evaluate.checkpointed import load_run
+from labbench.evaluate.features import extract_features
+from labbench.evaluate.protocols import read_eval
+from labbench.export.card import make_card
+from labbench.export.embeddings import export_embeddings
+from labbench.export.formats import FORMATS, WRITERS, card_path, load_encoder
+
+__all__ = ["FORMATS", "TOLERANCE", "ExportResult", "export_embeddings", "export_encoder", "export_run", "load_encoder"]
+
+#: largest allowed difference between the live encoder and a reloaded export (fp32)
+TOLERANCE = 1e-4
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+@dataclass
+class ExportResult:
+    """What was written: the files by format, the card, each format's check, and the embeddings bundle."""
+
+    folder: Path
+    files: dict[str, Path]
+    card_path: Path
+    card: dict[str, Any]
+    max_abs_diff: dict[str, float]
+    embeddings: dict[str, Path] = field(default_factory=dict)
+
+
+def check_name(name: str) -> str:
+    """An export's base name: letters, digits, ``_ . -``; no path separators, no ``..``."""
+    if not _SAFE_NAME.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"export name {name!r}: use letters, digits, '_', '.' and '-' only (no folders, no '..'); "
+            "choose the folder separately"
+        )
+    return name
+
+
+def check_formats(formats: Sequence[str]) -> list[str]:
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise ConfigError(f"export formats: choose from {', '.join(FORMATS)} (got {', '.join(formats) or 'none'})")
+    return list(dict.fromkeys(formats))
+
+
+@torch.no_grad()
+def export_encoder(
+    encoder: nn.Module,
+    config: RunConfig,
+    out_dir: str | Path,
+    formats: Sequence[str] = tuple(FORMATS),
+    *,
+    name: str = "encoder",
+    sample: Tensor | None = None,
+    card_extra: dict[str, Any] | None = None,
+    progress: Callable[[int, int], bool] | None = None,
+) -> ExportResult:
+    """Export ``encoder`` (a labbench backbone) into ``out_dir`` as ``<name>.<suffix>`` per format and
+    ``<name>.card.json``; each file is reloaded and compared with ``encoder`` on ``sample`` (normalised
+    images; default: 4 random ones). ``card_extra`` adds fields to the card (run, step, evaluation).
+    ``progress(done, total)`` after each format; False cancels (``InterruptedError``).
+    """
+    formats = check_formats(formats)
+    name = check_name(name)
+    folder = Path(out_dir)
+    live = copy.deepcopy(encoder).cpu().float().eval()
+    size = config.data.image_size
+    if sample is None:
+        sample = torch.randn(4, 3, size, size, generator=torch.Generator().manual_seed(0))
+    sample = sample.detach().cpu().float()
+    expected = live(sample)
+
+    card = {**make_card(live, config), **(card_extra or {})}
+    card_file = atomic_write_text(card_path(folder / f"{name}.pt"), json.dumps(card, indent=2) + "\n")
+    files, diffs = {}, {}
+    for done, fmt in enumerate(formats, start=1):
+        path = folder / f"{name}{FORMATS[fmt]}"
+        WRITERS[fmt](live, card, path, sample)
+        reloaded, _ = load_encoder(path)
+        diffs[fmt] = float((reloaded(sample).float() - expected).abs().max())
+        files[fmt] = path
+        if diffs[fmt] > TOLERANCE:
+            raise CheckpointError(
+                f"{path}: the reloaded {fmt} encoder differs from the trained one by {diffs[fmt]:.2e} "
+                f"(more than {TOLERANCE:g}); do not use this file"
+            )
+        if progress is not None and progress(done, len(formats)) is False:
+            raise InterruptedError("export cancelled")
+    card["files"] = {fmt: {"file": p.name, "bytes": p.stat().st_size, "max_abs_diff": diffs[fmt]}
+                     for fmt, p in files.items()}
+    atomic_write_text(card_file, json.dumps(card, indent=2) + "\n")
+    return ExportResult(folder, files, card_file, card, diffs)
+
+
+def _evaluation(run_dir: str | Path) -> dict[str, Any] | None:
+    result = read_eval(run_dir)
+    if result is None:
+        return None
+    return {"dataset": result.dataset, "epochs": result.epochs, "step": result.step, "scores": result.scores,
+            "baselines": result.baselines, "caveat": result.caveat}
+
+
+def export_run(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    formats: Sequence[str] = tuple(FORMATS),
+    *,
+    name: str = "encoder",
+    embeddings: bool = False,
+    progress: Callable[[int, int], bool] | None = None,
+) -> ExportResult:
+    """Export a run's encoder (from its last checkpoint) into ``out_dir`` (default: the run's ``exports/``),
+    checked on its own eval images; with ``embeddings``, also the eval split's features, labels and
+    thumbnails as a projector bundle in ``<out_dir>/<name>-embeddings/``."""
+    formats = check_formats(formats)
+    name = check_name(name)
+    loaded = load_run(run_dir, "cpu")
+    config = loaded.config
+    folder = Path(out_dir) if out_dir is not None else Path(run_dir) / "exports"
+    eval_set = load_split(config.data).eval
+    size = config.data.image_size
+    extra = {"run": Path(run_dir).name, "step": loaded.step, "epoch": loaded.epoch, "evaluation": _evaluation(run_dir)}
+    steps = len(formats) + (1 if embeddings else 0)
+    result = export_encoder(
+        loaded.method.encoder, config, folder, formats, name=name, sample=resize_center(eval_set.images[:8], size),
+        card_extra=extra, progress=None if progress is None else (lambda d, t: progress(d, steps)),
+    )
+    if embeddings:
+        features = extract_features(loaded.method.encoder, eval_set.images, size)
+        result.embeddings = export_embeddings(
+            features.numpy(), folder / f"{name}-embeddings", labels=eval_set.labels, images=eval_set.images,
+            class_names=eval_set.class_names,
+        )
+        if progress is not None and progress(steps, steps) is False:
+            raise InterruptedError("export cancelled")
+    return result
