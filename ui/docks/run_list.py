@@ -98,15 +98,18 @@ class RunList(QDockWidget):
         self.tree.blockSignals(False)
         self._update_buttons()
 
-    def add_run(self, path: str | Path, checked: bool = True) -> None:
-        """Show (or update) one run folder, e.g. one opened from elsewhere or the live run."""
+    def add_run(self, path: str | Path, checked: bool | None = None) -> None:
+        """Show (or update) one run folder, e.g. one opened from elsewhere or the live run.
+        ``checked`` None keeps a listed run's tick as it is (a new one is ticked)."""
         info = read_run(path)
         existing = self.item(path)
         self.tree.blockSignals(True)
         if existing is not None:
             self._fill(existing, info)
+            if checked is not None:
+                existing.setCheckState(0, Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
         else:
-            self._add(info, checked, top=True)
+            self._add(info, True if checked is None else checked, top=True)
         self.tree.blockSignals(False)
         self._update_buttons()
 

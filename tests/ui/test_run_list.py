@@ -1,0 +1,68 @@
+"""Run folders in the window: listed from disk, overlaid when ticked, resumed when stopped."""
+
+from __future__ import annotations
+
+import pytest
+
+from labbench.config import apply_overrides
+from labbench.engine import Control, StepEvent, Trainer
+from ui.docks.run_list import run_label
+
+
+@pytest.fixture
+def runs(tmp_path, tiny_config):
+    """A completed run and one stopped at step 2, under ``tmp_path/runs``."""
+    done = Trainer(apply_overrides(tiny_config, ["train.max_steps=3"]), runs_root=tmp_path / "runs")
+    assert done.fit().status == "completed"
+    control = Control()
+    stopped = Trainer(tiny_config, [lambda e: isinstance(e, StepEvent) and e.step == 2 and control.stop()],
+                      control, runs_root=tmp_path / "runs")
+    assert stopped.fit().status == "stopped"
+    return str(done.run_dir), str(stopped.run_dir)
+
+
+def test_run_folders_are_listed_with_what_they_say(make_window, runs):
+    window = make_window(load=False)
+    done, stopped = runs
+    assert set(window.run_list.paths()) == {done, stopped}
+    assert window.run_list.item(done).text(4) == "completed"
+    assert window.run_list.item(stopped).text(4) == "stopped"
+
+
+def test_ticking_a_run_overlays_its_curves_and_unticking_hides_them(make_window, runs, qtbot):
+    window = make_window(load=False)
+    done, _ = runs
+    window.run_list.set_checked(done, True)
+    assert window.plots.point_count("loss_raw", done) == 3
+    window.run_list.set_checked(done, False)
+    assert not window.plots.runs[done].items["loss_raw"].isVisible()
+
+
+def test_only_a_stopped_run_with_a_checkpoint_can_be_resumed(make_window, runs, qtbot):
+    window = make_window(load=False)
+    done, stopped = runs
+    window.run_list.tree.setCurrentItem(window.run_list.item(done))
+    assert not window.run_list.resume_button.isEnabled()
+    window.run_list.tree.setCurrentItem(window.run_list.item(stopped))
+    assert window.run_list.resume_button.isEnabled()
+    steps = []
+    window.session.step.connect(lambda e: steps.append(e.step))
+    with qtbot.waitSignal(window.session.finished, timeout=60000) as blocker:
+        window.run_list.resume_button.click()
+    assert steps[0] == 3  # continues after the saved step 2
+    assert blocker.args[0].status == "completed"
+    assert window.plots.point_count("loss_raw", stopped) == blocker.args[0].step  # old and new points, one curve
+
+
+def test_opening_a_run_shows_its_config_and_curves(make_window, runs):
+    window = make_window(load=False)
+    done, _ = runs
+    window.open_run(done)
+    assert window.state.config.train.max_steps == 3
+    assert window.plots.point_count("loss_raw", done) == 3
+    assert window.run_list.is_checked(done)
+
+
+def test_run_labels_are_short():
+    assert run_label("/x/runs/20261126-130147-simclr-big") == "simclr-big 13:01:47"
+    assert run_label("/x/my-run") == "my-run"
