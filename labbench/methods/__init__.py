@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
-from labbench.methods.base import Method, PreviewPanel, build_method
+# base first: methods.momentum imports labbench.engine, whose trainer imports build_method from here
+from labbench.methods.base import Method, PreviewPanel, build_method  # isort: skip
+from labbench.methods.barlow_twins import BarlowTwins
+from labbench.methods.byol import BYOL
+from labbench.methods.memory_bank import MemoryBank
+from labbench.methods.moco import MoCo
+from labbench.methods.moco_v3 import MoCoV3
 from labbench.methods.simclr import SimCLR
+from labbench.methods.simsiam import SimSiam
+from labbench.methods.vicreg import VICReg
 
 METHODS: dict[str, type[Method]] = {
     "simclr": SimCLR,
+    "moco": MoCo,
+    "memory_bank": MemoryBank,
+    "byol": BYOL,
+    "simsiam": SimSiam,
+    "moco_v3": MoCoV3,
+    "barlow_twins": BarlowTwins,
+    "vicreg": VICReg,
 }
 
 __all__ = ["METHODS", "Method", "PreviewPanel", "build_method"]

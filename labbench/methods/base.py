@@ -42,6 +42,10 @@ class Method(nn.Module):
     summary: ClassVar[str] = ""
     #: DistributedDataParallel must look for parameters a step leaves unused (e.g. an optional discriminator)
     has_unused_parameters: ClassVar[bool] = False
+    #: built with ``dataset_size=`` (training images): MoCo clamps its queue to it, InstDisc sizes its memory bank
+    needs_dataset_size: ClassVar[bool] = False
+    #: ``training_step`` also receives ``indices=``, each image's index in the training split (InstDisc's bank)
+    needs_indices: ClassVar[bool] = False
 
     def __init__(self, cfg: MethodConfig, backbone_cfg: BackboneConfig, augment: AugmentConfig, image_size: int):
         super().__init__()
@@ -60,8 +64,8 @@ class Method(nn.Module):
         """Loss (a 0-d tensor) and metrics (0-d tensors, read back only every few steps)."""
         raise NotImplementedError
 
-    def forward(self, images: Tensor, g: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
-        return self.training_step(images, g)
+    def forward(self, images: Tensor, g: torch.Generator, **batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        return self.training_step(images, g, **batch)
 
     def before_optimizer_step(self, epoch: int) -> None:
         """Gradient surgery between backward and the optimiser step (DINO freezes its last layer). Default: none."""
@@ -98,9 +102,13 @@ class Method(nn.Module):
         ]
 
 
-def build_method(cfg: RunConfig) -> Method:
-    """The method that ``cfg.method.name`` names, built for the configured backbone and image size."""
+def build_method(cfg: RunConfig, dataset_size: int | None = None) -> Method:
+    """The method that ``cfg.method.name`` names, built for the configured backbone and image size.
+
+    ``dataset_size`` (the training split's length) reaches the methods that ask for it.
+    """
     from labbench.methods import METHODS
 
     cls = METHODS[cfg.method.name]
-    return cls(cfg.method, cfg.backbone, cfg.augment, cfg.data.image_size)
+    extra = {"dataset_size": dataset_size} if cls.needs_dataset_size else {}
+    return cls(cfg.method, cfg.backbone, cfg.augment, cfg.data.image_size, **extra)
