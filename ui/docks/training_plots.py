@@ -134,6 +134,7 @@ class TrainingPlots(QDockWidget):
         self.plots["knn"].enableAutoRange(y=False)
         self._momentum_view = self._add_right_axis(self.plots["lr"], "momentum")
         self._std_lines: list[pg.InfiniteLine] = []
+        self._legend_signature: tuple[int, ...] = ()
         self.runs: dict[str, RunCurves] = {}
         self.live_key: str | None = None
         self._timer = QTimer(self)
@@ -323,15 +324,20 @@ class TrainingPlots(QDockWidget):
         self.warning.setText("\n".join(messages))
         self.warning.setVisible(bool(messages))
 
-    def _sync_legends(self) -> None:
-        """Legends list only the curves that are drawn and visible; the momentum axis shows with its data."""
-        for legend in self.legends.values():
-            legend.clear()
+    def _sync_legends(self, force: bool = False) -> None:
+        """Legends list only the curves that are drawn and visible; the momentum axis shows with its data.
+        Rebuilt only when that set of curves changes (legends are slow to rebuild at 20 Hz)."""
         shown: dict[str, list[pg.PlotDataItem]] = {key: [] for key in PLOTS}
         for run in self.runs.values():
             for curve, item in run.items.items():
                 if run.visible and run.buffers[curve].n > 0:
                     shown[CURVES[curve][0]].append(item)
+        signature = tuple(id(item) for items in shown.values() for item in items)
+        if signature == self._legend_signature and not force:
+            return
+        self._legend_signature = signature
+        for legend in self.legends.values():
+            legend.clear()
         for key, items in shown.items():
             for item in items:
                 self.legends[key].addItem(item, item.name())
@@ -378,4 +384,4 @@ class TrainingPlots(QDockWidget):
         for run in self.runs.values():
             self._style_run(run, theme)
         self._update_reference_lines()
-        self._sync_legends()
+        self._sync_legends(force=True)
