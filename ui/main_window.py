@@ -414,7 +414,9 @@ class MainWindow(QMainWindow):
         self.resume_action.setEnabled(state == "paused")
         self.stop_action.setEnabled(state in ("running", "paused"))
         self.run_list.set_training(state != "idle")
-        self.method_config.setEnabled(state == "idle")  # the running config is fixed; edits would mislead
+        # The running config is fixed; edits would mislead about what is being trained.
+        self.method_config.setEnabled(state == "idle")
+        self.preview.set_editable(state == "idle")
         if state in ("paused", "stopping"):
             self.statusBar().showMessage({"paused": "Paused", "stopping": "Stopping after this step…"}[state])
         elif state == "running":

@@ -36,6 +36,8 @@ def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config
     window.start_training()
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
 
+    assert not window.method_config.isEnabled()  # the running config cannot be edited
+    assert not window.preview.sliders[("flip_p", None)].isEnabled()
     window.pause_action.trigger()
     assert window.resume_action.isEnabled() and not window.pause_action.isEnabled()
     qtbot.wait(300)  # at most the step in flight completes

@@ -199,6 +199,11 @@ class AugmentationPreview(QDockWidget):
         self._sync_sliders(state.config)
         state.changed.connect(self._config_changed)
 
+    def set_editable(self, editable: bool) -> None:
+        """Lock the augmentation controls while a run trains: the preview then shows what it trains on."""
+        for row in self.sliders.values():
+            row.setEnabled(editable)
+
     # -- inputs ----------------------------------------------------------------------------
     @Slot(object, str)
     def set_image(self, image: torch.Tensor, caption: str = "") -> None:
