@@ -191,10 +191,12 @@ def blur(x: Tensor, sigma: Tensor | float, kernel_size: int) -> Tensor:
     offsets = torch.arange(-r, r + 1, device=x.device, dtype=x.dtype)
     taps = torch.softmax(-0.5 * (offsets / sigma.to(x.dtype)[:, None]) ** 2, dim=1)
     taps = taps.repeat_interleave(c, dim=0)  # one kernel per (sample, channel) group
-    rows = F.pad(x, (r, r, 0, 0), mode="reflect").reshape(1, n * c, height, width + 2 * r)
-    rows = F.conv2d(rows, taps.view(n * c, 1, 1, kernel_size), groups=n * c).view(n, c, height, width)
-    cols = F.pad(rows, (0, 0, r, r), mode="reflect").reshape(1, n * c, height + 2 * r, width)
-    return F.conv2d(cols, taps.view(n * c, 1, kernel_size, 1), groups=n * c).view(n, c, height, width)
+    # views are data: blurred in x's precision even inside a training step's bf16 autocast
+    with torch.autocast(x.device.type, enabled=False):
+        rows = F.pad(x, (r, r, 0, 0), mode="reflect").reshape(1, n * c, height, width + 2 * r)
+        rows = F.conv2d(rows, taps.view(n * c, 1, 1, kernel_size), groups=n * c).view(n, c, height, width)
+        cols = F.pad(rows, (0, 0, r, r), mode="reflect").reshape(1, n * c, height + 2 * r, width)
+        return F.conv2d(cols, taps.view(n * c, 1, kernel_size, 1), groups=n * c).view(n, c, height, width)
 
 
 def gaussian_blur(

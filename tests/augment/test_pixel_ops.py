@@ -61,3 +61,12 @@ def test_solarize_equals_torchvision_with_probability_p():
     hit = _changed(out, x)
     torch.testing.assert_close(out[hit], TF.solarize(x[hit], 0.5))
     assert abs(hit.float().mean().item() - 0.2) < 0.03
+
+
+def test_blur_stays_float32_inside_a_bf16_autocast_training_step():
+    x = torch.rand(4, 3, 16, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = gaussian_blur(x, (0.5, 1.5), 1.0, torch.Generator().manual_seed(0))
+    outside = gaussian_blur(x, (0.5, 1.5), 1.0, torch.Generator().manual_seed(0))
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, outside)
