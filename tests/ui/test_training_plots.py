@@ -95,3 +95,10 @@ def test_epoch_axes_tick_whole_epochs_only(plots):
     ticks = [t for _, level in axis.tickValues(0.6, 2.4, 400) for t in level]
     assert ticks and all(float(t).is_integer() for t in ticks)
     assert {1.0, 2.0} <= set(ticks)
+
+
+def test_a_hint_says_what_to_do_until_there_are_curves(plots):
+    assert not plots.hint.isHidden()
+    plots.on_step(step(1, 1.0))
+    plots.redraw()
+    assert plots.hint.isHidden()

@@ -112,6 +112,11 @@ class TrainingPlots(QDockWidget):
         self.warning.setWordWrap(True)
         self.warning.hide()
         layout.addWidget(self.warning)
+        self.hint = QLabel("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs panel "
+                           "to compare them.")
+        self.hint.setProperty("role", "muted")
+        self.hint.setWordWrap(True)
+        layout.addWidget(self.hint)
         self.canvas = pg.GraphicsLayoutWidget()
         layout.addWidget(self.canvas, 1)
         self.setWidget(body)
@@ -336,6 +341,7 @@ class TrainingPlots(QDockWidget):
         if signature == self._legend_signature and not force:
             return
         self._legend_signature = signature
+        self.hint.setVisible(not signature)
         for legend in self.legends.values():
             legend.clear()
         for key, items in shown.items():
