@@ -6,6 +6,7 @@ One module per loss; each function names its paper and formula.
 from labbench.losses.barlow_twins import barlow_twins
 from labbench.losses.byol import byol_loss, negative_cosine
 from labbench.losses.collapse import alignment, effective_rank, embedding_std, uniformity
+from labbench.losses.colorization import colorization_loss, rebalancing_weights
 from labbench.losses.cpc import cpc_info_nce
 from labbench.losses.dino import dino_loss, teacher_distribution, update_center
 from labbench.losses.ibot import ibot_patch_loss
@@ -18,6 +19,7 @@ __all__ = [
     "alignment",
     "barlow_twins",
     "byol_loss",
+    "colorization_loss",
     "cpc_info_nce",
     "dino_loss",
     "effective_rank",
@@ -28,6 +30,7 @@ __all__ = [
     "mae_loss",
     "negative_cosine",
     "nt_xent",
+    "rebalancing_weights",
     "teacher_distribution",
     "uniformity",
     "update_center",
