@@ -137,11 +137,19 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.plots, self.log_panel], [640, 260], Qt.Orientation.Vertical)
 
     def _add_inspect_views(self) -> list[QDockWidget]:
-        if importlib.util.find_spec("ui.inspect") is not None:
-            importlib.import_module("ui.inspect")  # registers its views
+        # Inspect views are add-ons: one that fails to load is reported, the window opens without it.
+        try:
+            if importlib.util.find_spec("ui.inspect") is not None:
+                importlib.import_module("ui.inspect")  # registers its views
+        except Exception as err:  # noqa: BLE001
+            self.log_panel.add(f"Inspect views could not be loaded: {type(err).__name__}: {err}", "error")
         docks = []
         for title, factory in INSPECT_VIEWS.items():
-            dock = factory(self)
+            try:
+                dock = factory(self)
+            except Exception as err:  # noqa: BLE001
+                self.log_panel.add(f"Inspect view {title!r} could not be made: {type(err).__name__}: {err}", "error")
+                continue
             dock.setObjectName(dock.objectName() or f"inspect_{title.lower().replace(' ', '_')}")
             self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
             self.tabifyDockWidget(self.plots, dock)

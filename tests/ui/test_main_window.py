@@ -97,6 +97,19 @@ def test_inspect_views_register_as_docks_with_a_menu(make_window, qtbot):
         INSPECT_VIEWS.pop("Probe view")
 
 
+def test_a_broken_inspect_view_is_reported_and_the_window_still_opens(make_window):
+    def broken(window):
+        raise RuntimeError("no attention in this backbone")
+
+    register_inspect_view("Broken view", broken)
+    try:
+        window = make_window(load=False)
+        assert "Broken view" not in [d.windowTitle() for d in window.inspect_docks]
+        assert any("Broken view" in m and "no attention" in m for m in window.log_panel.messages())
+    finally:
+        INSPECT_VIEWS.pop("Broken view")
+
+
 def test_eta_reads_as_clock_time():
     assert format_eta(75) == "1:15"
     assert format_eta(3725) == "1:02:05"

@@ -23,11 +23,11 @@ def simulator(qtbot):
 
 
 def test_the_loss_falls_over_ticks(simulator):
-    for _ in range(40):
+    for _ in range(20):
         simulator.tick()
     losses = simulator.toy.losses
-    assert len(losses) == 80
-    assert np.mean(losses[-10:]) < np.mean(losses[:10]) - 0.5
+    assert len(losses) == 40
+    assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.3
 
 
 def test_each_tick_moves_the_points(simulator):
@@ -54,7 +54,7 @@ def test_strong_augmentation_gathers_each_class_in_one_place():
     spreads = {}
     for strength in (0.1, 2.0):
         toy = ContrastiveToy(augmentation=strength, seed=3)
-        toy.step(300)
+        toy.step(60)
         spreads[strength] = class_spread(toy)
     assert spreads[2.0] < 0.02 < spreads[0.1]
 

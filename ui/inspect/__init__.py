@@ -1,0 +1,28 @@
+"""Inspect views: looking inside a run (attention, reconstructions, embeddings, collapse, affinity,
+evaluation) and the lecture's explainers (InfoNCE explorer, 2-D contrastive simulator).
+
+Each view is a widget in its own module that draws arrays computed by :mod:`labbench.evaluate`;
+this package registers one dock per view with the window (see
+:func:`ui.main_window.register_inspect_view`), which lists them in the Inspect menu.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QDockWidget, QWidget
+
+from ui.inspect.contrastive_sim import ContrastiveSimulator
+from ui.inspect.infonce_explorer import InfoNCEExplorer
+from ui.main_window import MainWindow, register_inspect_view
+
+
+def inspect_dock(title: str, widget: QWidget, window: MainWindow) -> QDockWidget:
+    """A dock holding one inspect view."""
+    dock = QDockWidget(title, window)
+    dock.setObjectName("inspect_" + title.lower().replace(" ", "_").replace("-", "_"))
+    dock.setWidget(widget)
+    return dock
+
+
+register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
+register_inspect_view("Contrastive simulator",
+                      lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
