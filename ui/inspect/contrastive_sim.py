@@ -205,6 +205,10 @@ class ContrastiveSimulator(ThemedWidget):
     def is_running(self) -> bool:
         return self.timer.isActive()
 
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        self.set_running(False)  # a closed or tabbed-away simulator does not train on in the background
+        super().hideEvent(event)
+
     @Slot()
     def reset(self) -> None:
         """A fresh model (new seed) on inputs with the chosen number of classes; τ and augmentation kept."""
