@@ -22,12 +22,12 @@ from PySide6.QtCore import QByteArray, Qt, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-    QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
 from labbench.config import RunConfig, dump_toml, load_preset, preset_names, validate_config
 from labbench.engine.device import describe, resolve_device
-from labbench.engine.events import CheckpointEvent, EpochEvent, FinishedEvent, LogEvent, StepEvent
+from labbench.engine.events import CheckpointEvent, EpochEvent, FinishedEvent, StepEvent
 from labbench.errors import LabbenchError
 from labbench.runs import default_runs_root, load_run_config, read_metrics
 from ui.docks.augmentation_preview import AugmentationPreview
