@@ -233,6 +233,7 @@ class Trainer:
             group["lr"] = float(self.lr_schedule[self.step])  # a numpy scalar would not load with weights_only
             if self.wd_schedule is not None and group["weight_decay"] > 0:
                 group["weight_decay"] = float(self.wd_schedule[self.step])
+        self.method.before_step(self.step / self.steps_per_epoch)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             # a method with per-image state (a memory bank) is told which images it sees
             extra = {"indices": idx.to(self.device, non_blocking=True)} if self.method.needs_indices else {}

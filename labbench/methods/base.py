@@ -67,6 +67,10 @@ class Method(nn.Module):
     def forward(self, images: Tensor, g: torch.Generator, **batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         return self.training_step(images, g, **batch)
 
+    def before_step(self, epoch: float) -> None:
+        """Before each step's forward: the training clock in epochs (``step / steps_per_epoch``), for
+        schedules the papers state in epochs (DINO's teacher temperature). Default: none."""
+
     def before_optimizer_step(self, epoch: int) -> None:
         """Gradient surgery between backward and the optimiser step (DINO freezes its last layer). Default: none."""
 
