@@ -6,12 +6,17 @@ from __future__ import annotations
 from labbench.methods.base import Method, PreviewPanel, build_method  # isort: skip
 from labbench.methods.barlow_twins import BarlowTwins
 from labbench.methods.byol import BYOL
+from labbench.methods.colorization import Colorization
 from labbench.methods.cpc import CPC
 from labbench.methods.dino import DINO
+from labbench.methods.inpainting import Inpainting
+from labbench.methods.jigsaw import Jigsaw
 from labbench.methods.mae import MAE
 from labbench.methods.memory_bank import MemoryBank
 from labbench.methods.moco import MoCo
 from labbench.methods.moco_v3 import MoCoV3
+from labbench.methods.relative_patch import RelativePatch
+from labbench.methods.rotation import Rotation
 from labbench.methods.simclr import SimCLR
 from labbench.methods.simsiam import SimSiam
 from labbench.methods.vicreg import VICReg
@@ -28,6 +33,11 @@ METHODS: dict[str, type[Method]] = {
     "cpc": CPC,
     "mae": MAE,
     "dino": DINO,
+    "rotation": Rotation,
+    "relative_patch": RelativePatch,
+    "jigsaw": Jigsaw,
+    "inpainting": Inpainting,
+    "colorization": Colorization,
 }
 
 __all__ = ["METHODS", "Method", "PreviewPanel", "build_method"]
