@@ -7,7 +7,8 @@ Inspect views (attention maps, reconstructions, embeddings …) plug in without 
 ``ui/inspect/__init__.py`` calls :func:`register_inspect_view` for each view; the window imports
 ``ui.inspect`` once, adds each view as a dock and lists it in the Inspect and View menus. A
 factory receives the window and may use ``window.state``, ``window.session`` (its signals),
-``window.browser`` (``image_selected``, ``dataset_loaded``) and ``window.run_list``.
+``window.browser`` (``image_selected``, ``dataset_loaded``), ``window.run_list`` and
+``window.theme_changed`` (pyqtgraph plots must be restyled by hand; see ``ui.theme.current_theme``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Slot
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
@@ -67,6 +68,8 @@ def format_eta(seconds: float) -> str:
 
 class MainWindow(QMainWindow):
     """The whole lab bench. ``config`` overrides the remembered one; ``runs_root`` is where runs go."""
+
+    theme_changed = Signal(object)  # the Theme now applied
 
     def __init__(self, config: RunConfig | None = None, runs_root: str | Path | None = None,
                  load_dataset: bool = True) -> None:
@@ -300,6 +303,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/theme", name)
         self.plots.restyle()
         self.log_panel.restyle()
+        self.theme_changed.emit(THEMES[name])
 
     # -- commands --------------------------------------------------------------------------
     @Slot()

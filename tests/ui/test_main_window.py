@@ -35,7 +35,10 @@ def test_layout_and_choices_round_trip_through_qsettings(make_window, qtbot):
     first = make_window()
     first.show()
     first.log_panel.toggleViewAction().trigger()  # hide the log
+    themes = []
+    first.theme_changed.connect(lambda theme: themes.append(theme.name))
     first.set_theme("light")
+    assert themes == ["light"]
     first.method_config.forms["method"].set_value("temperature", 0.42)
     first.close()
     assert open_settings().value("view/theme") == "light"

@@ -1,0 +1,106 @@
+"""The one background job an inspector runs at a time: a progress bar, Cancel, and what happened.
+
+Starting a new job cancels the one before it (its result is then dropped), so a person who drags a
+slider or picks another run never waits for work they no longer want.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import Signal, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+
+from ui.tasks import BackgroundTask, Progress
+
+
+class TaskBar(QWidget):
+    """Runs ``work(progress)`` off the GUI thread and hands its result to ``on_done`` on the GUI thread."""
+
+    idle = Signal()  # the current job ended: succeeded, failed or cancelled
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._task: BackgroundTask | None = None
+        self.status = QLabel()
+        self.status.setProperty("role", "muted")
+        self.status.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setMaximumWidth(220)
+        self.bar.setTextVisible(True)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop this computation")
+        self.cancel_button.clicked.connect(self.cancel)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.status, 1)
+        row.addWidget(self.bar)
+        row.addWidget(self.cancel_button)
+        self._show_busy(False)
+
+    def start(self, description: str, work: Callable[[Progress], Any], on_done: Callable[[Any], None]) -> BackgroundTask:
+        """Run ``work`` (cancelling the job before it); ``on_done(result)`` runs in the GUI thread."""
+        self.cancel()
+        task = BackgroundTask(work, self)
+        self._task = task
+        task.progress.connect(lambda done, total: self._progress(task, done, total))
+        task.succeeded.connect(lambda result: self._ended(task, "", on_done, result))
+        task.failed.connect(lambda message: self._ended(task, message))
+        task.cancelled.connect(lambda: self._ended(task, "cancelled"))
+        self.status.setProperty("role", "muted")
+        self.status.setText(description + "…")
+        self._restyle_status()
+        self.bar.setRange(0, 0)  # busy until the first report says how much there is
+        self._show_busy(True)
+        task.start()
+        return task
+
+    def is_busy(self) -> bool:
+        return self._task is not None
+
+    @Slot()
+    def cancel(self) -> None:
+        """Ask the running job to stop; its result, if it still comes, is dropped."""
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+            self.status.setText("cancelled")
+            self._show_busy(False)
+            self.idle.emit()
+
+    def show_message(self, text: str, error: bool = False) -> None:
+        """A line of status (an error in the theme's error colour)."""
+        self.status.setProperty("role", "error" if error else "muted")
+        self.status.setText(text)
+        self._restyle_status()
+
+    def _progress(self, task: BackgroundTask, done: int, total: int) -> None:
+        if task is self._task and total > 0:
+            self.bar.setRange(0, total)
+            self.bar.setValue(done)
+
+    def _ended(self, task: BackgroundTask, message: str, on_done: Callable[[Any], None] | None = None,
+               result: Any = None) -> None:
+        task.deleteLater()
+        if task is not self._task:
+            return  # a job that was cancelled or replaced
+        self._task = None
+        self._show_busy(False)
+        if on_done is not None:
+            self.status.setText("")
+            try:
+                on_done(result)
+            except Exception as err:  # noqa: BLE001 — a drawing bug must not take the window down
+                self.show_message(f"could not show the result: {type(err).__name__}: {err}", error=True)
+        else:
+            self.show_message(message, error=message != "cancelled")
+        self.idle.emit()
+
+    def _show_busy(self, busy: bool) -> None:
+        self.bar.setVisible(busy)
+        self.cancel_button.setVisible(busy)
+
+    def _restyle_status(self) -> None:
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
