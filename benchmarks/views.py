@@ -11,7 +11,6 @@ the two ways to resample crops (grid_sample, which the pipeline uses, and roi_al
 from __future__ import annotations
 
 import argparse
-import statistics
 import time
 from collections.abc import Callable
 
@@ -26,7 +25,7 @@ from labbench.config import AugmentConfig
 
 
 def seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> float:
-    """Median wall time of ``fn`` after one warm-up call."""
+    """Fastest wall time of ``fn`` over ``repeats`` calls after a warm-up (least disturbed by other work)."""
     fn()
     times = []
     for _ in range(repeats):
@@ -37,7 +36,7 @@ def seconds(fn: Callable[[], object], device: torch.device, repeats: int) -> flo
         if device.type == "cuda":
             torch.cuda.synchronize(device)
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def torchvision_compose(cfg: AugmentConfig, size: int) -> v2.Compose:
@@ -68,7 +67,10 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=512)
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for PyTorch (default: all)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     n, size = args.images, args.size
 
