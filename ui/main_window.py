@@ -95,8 +95,8 @@ class MainWindow(QMainWindow):
             self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list,
         ]
         self._arrange_default_layout()
-        self._default_state = self.saveState()
         self.inspect_docks = self._add_inspect_views()
+        self._default_state = self.saveState()
 
         self._make_actions()
         self._make_menus()
@@ -290,11 +290,12 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def reset_layout(self) -> None:
-        for dock in self.docks:
+        """Every panel back where it starts, shown and docked."""
+        for dock in self.docks + self.inspect_docks:
             dock.setFloating(False)
-        self.restoreState(self._default_state)
-        for dock in self.docks:
             dock.show()
+        self.restoreState(self._default_state)
+        self.plots.raise_()
 
     def set_theme(self, name: str) -> None:
         """Switch between the dark and light theme; remembered for the next start."""
