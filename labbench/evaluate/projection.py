@@ -111,7 +111,8 @@ def _umap(x: np.ndarray, seed: int, n_neighbors: int, progress: Progress | None)
             "(or choose PCA or t-SNE)"
         ) from None
     reducer = umap.UMAP(
-        n_components=2, n_neighbors=min(n_neighbors, len(x) - 1), random_state=seed, verbose=progress is not None,
+        n_components=2, n_neighbors=min(n_neighbors, len(x) - 1), random_state=seed, n_jobs=1,
+        verbose=progress is not None,
         tqdm_kwds={"file": _TqdmFile(progress), "mininterval": 0.0, "miniters": 1},
     )
     # UMAP's own notes go to stdout when verbose; only the bar is read
