@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from ui.inspect.attention import AttentionViewer
 from ui.inspect.contrastive_sim import ContrastiveSimulator
 from ui.inspect.infonce_explorer import InfoNCEExplorer
+from ui.inspect.reconstruction import ReconstructionViewer
+from ui.inspect.run_picker import follow_window
+from ui.inspect.run_viewer import RunViewer
 from ui.main_window import MainWindow, register_inspect_view
 
 
@@ -23,6 +27,19 @@ def inspect_dock(title: str, widget: QWidget, window: MainWindow) -> QDockWidget
     return dock
 
 
+def run_view(title: str, viewer_class: type[RunViewer]) -> None:
+    """Register an inspector of runs that follows the run the person selects or starts."""
+    def make(window: MainWindow) -> QDockWidget:
+        viewer = viewer_class(window.runs_root)
+        follow_window(viewer.picker, window)
+        window.session.probe.connect(viewer.on_probe)
+        return inspect_dock(title, viewer, window)
+
+    register_inspect_view(title, make)
+
+
+run_view("Attention maps", AttentionViewer)
+run_view("MAE reconstructions", ReconstructionViewer)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
 register_inspect_view("Contrastive simulator",
                       lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))

@@ -1,0 +1,225 @@
+"""MAE reconstructions: original | masked input | reconstruction | reconstruction pasted into the visible patches.
+
+As in He et al. 2022 (Fig. 2–4). The epoch scrubber shows the run's probe files, each made with
+the training mask ratio and the same mask (seed 0), so epochs compare like with like. Moving the
+mask-ratio slider or pressing Re-mask asks the run's latest checkpoint for new reconstructions of the
+same images through :func:`labbench.evaluate.reconstruction.reconstruct`. Each row ends with that
+image's loss (the training loss: MSE on the masked patches).
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+import torch
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Slot
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
+
+from labbench.evaluate.probes import MASK_SEED, list_probes, read_probes
+from labbench.evaluate.reconstruction import PANELS, reconstruct
+from labbench.methods import METHODS
+from labbench.runs import RunInfo, load_run_config
+from ui.inspect.epoch_scrubber import EpochScrubber
+from ui.inspect.pictures import image_item, to_rgb8
+from ui.inspect.plot_style import image_view_box, style_canvas
+from ui.inspect.run_cache import RUNS, device_of
+from ui.inspect.run_viewer import RunViewer
+from ui.theme import current_theme
+
+GAP = 2  # pixels between the pictures of the mosaic
+DEBOUNCE_MS = 150
+TITLES = {"original": "original", "masked": "masked", "reconstruction": "reconstruction", "pasted": "pasted"}
+
+
+def has_decoder(info: RunInfo) -> bool:
+    return info.method is None or hasattr(METHODS.get(info.method), "reconstruct")
+
+
+def mosaic(rows: list[list[np.ndarray]], background: tuple[int, int, int]) -> np.ndarray:
+    """Equal-size H×W×3 pictures in a grid with ``GAP`` px between them: one array for one ImageItem."""
+    h, w = rows[0][0].shape[:2]
+    out = np.empty((len(rows) * (h + GAP) - GAP, len(rows[0]) * (w + GAP) - GAP, 3), dtype=np.uint8)
+    out[:] = background
+    for r, row in enumerate(rows):
+        for c, picture in enumerate(row):
+            out[r * (h + GAP) : r * (h + GAP) + h, c * (w + GAP) : c * (w + GAP) + w] = picture
+    return out
+
+
+class ReconstructionViewer(RunViewer):
+    """A masked-image model's reconstructions of the probe images, per epoch or re-masked now."""
+
+    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+        self._probes: dict[tuple[str, int], dict[str, np.ndarray]] = {}
+        self.pictures: dict[str, np.ndarray] | None = None  # panel name -> K×H×W×3 uint8, "loss" -> K
+        self.source = ""
+        self.train_ratio = 0.75
+        self.seed = MASK_SEED
+        super().__init__(runs_root, accepts=has_decoder, parent=parent)
+
+        self.ratio_slider = QSlider(Qt.Orientation.Horizontal)
+        self.ratio_slider.setRange(5, 95)
+        self.ratio_slider.setToolTip("Share of patches removed before the encoder sees the image (MAE trains at 75 %)")
+        self.ratio_label = QLabel()
+        self.ratio_label.setMinimumWidth(40)
+        self.remask_button = QPushButton("Re-mask")
+        self.remask_button.setToolTip("Draw a new random mask and reconstruct with the latest checkpoint")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Mask ratio"))
+        controls.addWidget(self.ratio_slider, 1)
+        controls.addWidget(self.ratio_label)
+        controls.addWidget(self.remask_button)
+
+        self.canvas = pg.GraphicsLayoutWidget()
+        self.box = image_view_box()
+        self.canvas.addItem(self.box)
+        self.mosaic_item = image_item()
+        self.box.addItem(self.mosaic_item)
+        self.titles = [pg.TextItem(TITLES[name], anchor=(0.5, 1)) for name in PANELS]
+        for title in self.titles:
+            self.box.addItem(title)
+        self.loss_items: list[pg.TextItem] = []
+        self.caption = QLabel()
+        self.caption.setWordWrap(True)
+        self.scrubber = EpochScrubber()
+        self.body.addLayout(controls)
+        self.body.addWidget(self.canvas, 1)
+        self.body.addWidget(self.caption)
+        self.body.addWidget(self.scrubber)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.reconstruct_now)
+        self.ratio_slider.valueChanged.connect(self._ratio_moved)
+        self.remask_button.clicked.connect(self.remask)
+        self.scrubber.epoch_changed.connect(self.show_epoch)
+        self._set_ratio_slider(self.train_ratio)
+        self.restyle()
+
+    # -- stored probes ---------------------------------------------------------------------
+    def reload(self) -> None:
+        self.train_ratio = float(getattr(load_run_config(self.run_dir).method, "mask_ratio", self.train_ratio))
+        self._set_ratio_slider(self.train_ratio)
+        epochs = [e for e, _ in list_probes(self.run_dir)]
+        if not epochs:
+            self.show_notice("No probe files yet: a run writes one at the end of each epoch.")
+        with QSignalBlocker(self.scrubber):
+            self.scrubber.set_epochs(epochs)
+        if epochs:
+            self.show_epoch(self.scrubber.epoch())
+
+    @Slot(int)
+    def show_epoch(self, epoch: int) -> None:
+        key = (self.run_dir, epoch)
+        if key in self._probes:
+            self._show_probe(epoch, self._probes[key])
+            return
+        path = dict(list_probes(self.run_dir))[epoch]
+        self.tasks.start(f"reading the reconstructions of epoch {epoch}", lambda progress: read_probes(path),
+                         lambda arrays: self._read(key, arrays))
+
+    def _read(self, key: tuple[str, int], arrays: dict[str, np.ndarray]) -> None:
+        self._probes[key] = arrays
+        if key == (self.run_dir, self.scrubber.epoch()):
+            self._show_probe(key[1], arrays)
+
+    def _show_probe(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+        if "reconstruction" not in arrays:
+            self.show_notice("This run's probe files hold no reconstructions: they need a masked-image model (MAE).")
+            return
+        self.show_notice("")
+        self._set_ratio_slider(self.train_ratio)
+        pictures = {"original": arrays["images"], **{name: arrays[name] for name in PANELS[1:]}}
+        self._show(pictures, arrays["reconstruction_loss"],
+                   f"Epoch {epoch}, stored at the end of the epoch: training mask ratio {self.train_ratio:.0%}, "
+                   f"the same mask (seed {MASK_SEED}) at every epoch.")
+
+    # -- the checkpoint, re-masked ---------------------------------------------------------
+    @Slot()
+    def remask(self) -> None:
+        self.seed = random.randrange(1, 2**31)
+        self.reconstruct_now()
+
+    def mask_ratio(self) -> float:
+        return self.ratio_slider.value() / 100
+
+    @Slot()
+    def reconstruct_now(self) -> None:
+        """Reconstruct the probe images with the latest checkpoint at the slider's ratio and the current seed."""
+        key = (self.run_dir, self.scrubber.epoch())
+        if key not in self._probes:
+            return
+        images = torch.from_numpy(self._probes[key]["images"]).permute(0, 3, 1, 2).contiguous()
+        ratio, seed, run_dir = self.mask_ratio(), self.seed, self.run_dir
+
+        def work(progress):
+            loaded = RUNS.loaded(run_dir)
+            rec = reconstruct(loaded.method, images, mask_ratio=ratio, seed=seed,
+                              image_size=loaded.config.data.image_size, device=device_of(loaded))
+            return loaded, rec
+
+        self.tasks.start(f"reconstructing at mask ratio {ratio:.0%}", work, self._reconstructed)
+
+    def _reconstructed(self, result) -> None:
+        loaded, rec = result
+        pictures = {name: to_rgb8(getattr(rec, name)) for name in PANELS}
+        self._show(pictures, rec.per_image_loss,
+                   f"Latest checkpoint (epoch {loaded.epoch}, step {loaded.step}): mask ratio {rec.mask_ratio:.0%}, "
+                   f"mask seed {self.seed}. The scrubber goes back to the stored epochs.")
+
+    @Slot(int)
+    def _ratio_moved(self, value: int) -> None:
+        self.ratio_label.setText(f"{value} %")
+        self._debounce.start()
+
+    def _set_ratio_slider(self, ratio: float) -> None:
+        with QSignalBlocker(self.ratio_slider):
+            self.ratio_slider.setValue(round(100 * ratio))
+        self.ratio_label.setText(f"{round(100 * ratio)} %")
+
+    # -- drawing ---------------------------------------------------------------------------
+    def _show(self, pictures: dict[str, np.ndarray], losses: np.ndarray, source: str) -> None:
+        self.pictures = {**pictures, "loss": np.asarray(losses, dtype=np.float32)}
+        self.source = source
+        self.redraw()
+
+    def redraw(self) -> None:
+        theme = current_theme()
+        for title in self.titles:
+            title.setColor(theme.plot_foreground)
+        if self.pictures is None:
+            return
+        count, h, w = self.pictures["original"].shape[:3]
+        for c, title in enumerate(self.titles):
+            title.setPos(c * (w + GAP) + w / 2, -GAP)
+        background = tuple(int(theme.plot_background[i : i + 2], 16) for i in (1, 3, 5))
+        rows = [[self.pictures[name][i] for name in PANELS] for i in range(count)]
+        picture = mosaic(rows, background)
+        self.mosaic_item.setImage(picture)
+        self._place_losses(count, h, len(PANELS) * (w + GAP))
+        # room for the titles above and each row's loss on the right (text is not part of the items' bounds)
+        self.box.setRange(xRange=(0, picture.shape[1] + 1.6 * w), yRange=(-0.3 * h, picture.shape[0]), padding=0.02)
+        losses = self.pictures["loss"]
+        for item, loss in zip(self.loss_items, losses):
+            item.setText(f"loss {loss:.3f}", color=theme.plot_foreground)
+        self.caption.setText(f"{self.source} Mean loss {losses.mean():.4f}. "
+                             "Pasted: the reconstruction with the visible patches put back.")
+
+    def _place_losses(self, count: int, h: int, x: int) -> None:
+        """One text per row, right of the pictures (made once per number of rows)."""
+        if len(self.loss_items) != count:
+            for item in self.loss_items:
+                self.box.removeItem(item)
+            self.loss_items = [pg.TextItem(anchor=(0, 0.5)) for _ in range(count)]
+            for item in self.loss_items:
+                self.box.addItem(item)
+        for i, item in enumerate(self.loss_items):
+            item.setPos(x, i * (h + GAP) + h / 2)
+
+    def restyle(self) -> None:
+        style_canvas(self.canvas)
+        self.redraw()
