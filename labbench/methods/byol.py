@@ -48,7 +48,9 @@ def asymmetric_preview(pipelines: tuple[ViewPipeline, ...], views: list[Tensor])
     """One panel per view of a single image, titled with its recipe's blur and solarize chances."""
     return [
         PreviewPanel(
-            f"view {i} — blur p {pipe.blur_p:g}, solarize p {pipe.solarize_p:g}", to_panel_image(view[0]), group="views"
+            f"view {i} — blur p {pipe.blur_p:g}, solarize p {pipe.solarize_p:g}",
+            to_panel_image(view[0]),
+            group="views",
         )
         for i, (pipe, view) in enumerate(zip(pipelines, views), start=1)
     ]

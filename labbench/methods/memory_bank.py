@@ -30,7 +30,8 @@ class MemoryBankConfig(MethodConfig):
     temperature: float = Field(0.07, gt=0.0, le=10.0, description="InfoNCE temperature τ (paper: 0.07).")
     num_negatives: int = Field(4096, ge=1, le=1_048_576, description="K, bank entries drawn as negatives each step.")
     bank_momentum: float = Field(
-        0.5, ge=0.0, lt=1.0, description="Bank update v ← normalise(m·v + (1−m)·f); 0 stores the new feature as is."
+        0.5, ge=0.0, lt=1.0,
+        description="Bank update v ← normalise(m·v + (1−m)·f); 0 stores the new feature as it is.",
     )
     projection_dim: int = Field(128, ge=2, le=8192, description="Size of the stored features (a linear head).")
 
@@ -84,7 +85,7 @@ class MemoryBank(Method):
 
     @torch.no_grad()
     def update_bank(self, features: Tensor, indices: Tensor) -> None:
-        """``v_i ← normalise(m·v_i + (1−m)·f_i)`` for each image ``i`` of the batch (lemniscate's ``NCEAverage``)."""
+        """``v_i ← normalise(m·v_i + (1−m)·f_i)`` for each image ``i`` of the batch (lemniscate's update)."""
         m = self.cfg.bank_momentum
         mixed = m * self.bank[indices] + (1 - m) * features.to(self.bank.dtype)
         self.bank[indices] = F.normalize(mixed, dim=1)

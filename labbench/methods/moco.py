@@ -48,7 +48,8 @@ class MoCoConfig(MethodConfig):
         None, ge=2, le=16384, description="v2 head's hidden size (none = the encoder's feature size)."
     )
     shuffle_bn: bool = Field(
-        True, description="Shuffle the key batch across batch-norm groups (paper); off lets BN statistics leak the positive."
+        True,
+        description="Shuffle the key batch across batch-norm groups (paper); off lets BN statistics leak the positive.",
     )
     bn_group_size: int = Field(
         32, ge=2, le=65536,

@@ -26,7 +26,9 @@ from labbench.models import VisionTransformer, build_backbone, projection_mlp
 
 class MoCoV3Config(MethodConfig):
     name: Literal["moco_v3"] = "moco_v3"
-    temperature: float = Field(0.2, gt=0.0, le=10.0, description="InfoNCE temperature τ (paper: 0.2 for ViT, 1.0 for ResNet).")
+    temperature: float = Field(
+        0.2, gt=0.0, le=10.0, description="InfoNCE temperature τ (paper: 0.2 for ViT, 1.0 for ResNet)."
+    )
     momentum: float = Field(0.99, ge=0.0, le=1.0, description="Momentum-encoder rate m at the start of training.")
     momentum_cosine: bool = Field(True, description="Raise m to 1 along a cosine over training (paper).")
     projection_dim: int = Field(256, ge=2, le=8192, description="Output size of the projector and predictor.")
@@ -50,7 +52,8 @@ def contrastive_loss(q: Tensor, k: Tensor, temperature: float) -> Tensor:
     positive_cols = rows + distributed.rank() * q.shape[0]
     is_positive = torch.zeros_like(sim, dtype=torch.bool)
     is_positive[rows, positive_cols] = True
-    loss = losses.info_nce_from_similarities(sim[rows, positive_cols], sim.masked_fill(is_positive, float("-inf")), temperature)
+    negatives = sim.masked_fill(is_positive, float("-inf"))  # every key but the positive; exp(-inf) = 0
+    loss = losses.info_nce_from_similarities(sim[rows, positive_cols], negatives, temperature)
     return 2 * temperature * loss
 
 
@@ -66,7 +69,8 @@ class MoCoV3(Method):
         if is_vit and cfg.freeze_patch_embed:
             self.encoder.patch_embed.requires_grad_(False)
         dim, hidden, out = self.encoder.feature_dim, cfg.hidden_dim, cfg.projection_dim
-        self.projector = projection_mlp(dim, hidden, out, num_layers=cfg.projector_layers or (3 if is_vit else 2), last_bn=True)
+        layers = cfg.projector_layers or (3 if is_vit else 2)
+        self.projector = projection_mlp(dim, hidden, out, num_layers=layers, last_bn=True)
         # the reference ends the predictor in batch norm for ViT only
         self.predictor = projection_mlp(out, hidden, out, num_layers=2, last_bn=is_vit)
         self.momentum_encoder = frozen_copy(self.encoder)

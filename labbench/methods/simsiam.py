@@ -28,7 +28,9 @@ class SimSiamConfig(MethodConfig):
     hidden_dim: int | None = Field(
         None, ge=2, le=16384, description="Projector hidden size (none = the encoder's feature size)."
     )
-    projector_layers: int = Field(3, ge=1, le=6, description="Linear layers in the projector (the last one ends in BN).")
+    projector_layers: int = Field(
+        3, ge=1, le=6, description="Linear layers in the projector (the last one ends in batch norm)."
+    )
     predictor_hidden_dim: int = Field(
         512, ge=2, le=16384, description="The predictor's bottleneck (paper: 512, a quarter of the output)."
     )
