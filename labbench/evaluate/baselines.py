@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from labbench.augment import resize_center
 from labbench.config import RunConfig
+from labbench.methods import Method, build_method
 from labbench.models import build_backbone
 
 #: baseline name -> what the table calls it
@@ -28,6 +29,14 @@ def random_init_encoder(config: RunConfig, seed: int = 0) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return build_backbone(config.backbone, config.data.image_size).eval()
+
+
+def random_init_method(config: RunConfig, seed: int = 0, dataset_size: int | None = None) -> Method:
+    """The run's whole method with fresh weights, in eval mode: its ``embed`` is the untrained pipeline
+    (for methods whose features are more than the backbone's output, e.g. CPC's patch grid)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return build_method(config, dataset_size).eval()
 
 
 @torch.inference_mode()

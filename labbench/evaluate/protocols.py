@@ -25,7 +25,7 @@ from labbench.data.split import cap_index
 from labbench.data.store import ImageSet, Split
 from labbench.engine.device import resolve_device
 from labbench.errors import ConfigError, DataError
-from labbench.evaluate.baselines import BASELINES, pixel_features, random_init_encoder
+from labbench.evaluate.baselines import BASELINES, pixel_features, random_init_method
 from labbench.evaluate.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.finetune import finetune
@@ -206,15 +206,17 @@ def evaluate_run(
     train, test = _labelled(load_split(data_cfg), max_train, seed)
     size = config.data.image_size
     frozen = [p for p in protocols if p != "finetune"]
+    baselines = baselines and bool(frozen)  # the baselines are scored by the frozen protocols
+    linear = "linear" in protocols
 
     stages = _Stages(progress, {
-        "features": 1.0,
-        "linear": 2.0 if "linear" in protocols else 0.0,
+        "features": 1.0 if frozen else 0.0,
+        "linear": 2.0 if linear else 0.0,
         "finetune": 3.0 * finetune_epochs if "finetune" in protocols else 0.0,
         "random_init": 1.0 if baselines else 0.0,
-        "random_init_linear": 2.0 if baselines and "linear" in protocols else 0.0,
+        "random_init_linear": 2.0 if baselines and linear else 0.0,
         "pixels": 0.2 if baselines else 0.0,
-        "pixels_linear": 2.0 if baselines and "linear" in protocols else 0.0,
+        "pixels_linear": 2.0 if baselines and linear else 0.0,
     })
     result = EvalResult(
         run=Path(run_dir).name, method=config.method.name, backbone=config.backbone.name,
@@ -235,9 +237,9 @@ def evaluate_run(
         result.scores["finetune"] = ft.accuracy
         result.details["finetune"] = {"epochs": ft.epochs, "lr": ft.lr, "encoder_lr": ft.encoder_lr,
                                       "epoch_losses": ft.epoch_losses}
-    if baselines and frozen:
-        encoder = random_init_encoder(config, seed).to(device)
-        rtrain, rtest = _features(encoder, train, test, size, device, stages("random_init"))
+    if baselines:
+        untrained = random_init_method(config, seed, len(train)).to(device)
+        rtrain, rtest = _features(untrained.embed, train, test, size, device, stages("random_init"))
         result.baselines["random_init"] = _frozen_scores(
             rtrain, train, rtest, test, frozen, config, seed, stages("random_init_linear"))[0]
         ptrain = pixel_features(train.images, size, progress=stages("pixels")).to(device)
@@ -254,6 +256,8 @@ def evaluate_run(
                             if name in earlier.baselines or name in result.baselines}
     if save:
         write_eval(run_dir, result)
+    if progress is not None:
+        progress(1000, 1000)
     return result
 
 

@@ -4,7 +4,7 @@ import torch
 
 from labbench.config import apply_overrides, RunConfig
 from labbench.data import ImageSet
-from labbench.evaluate.baselines import pixel_features, random_init_encoder
+from labbench.evaluate.baselines import pixel_features, random_init_encoder, random_init_method
 from labbench.evaluate.checkpointed import load_run_method
 from labbench.evaluate.finetune import finetune
 
@@ -24,6 +24,9 @@ def test_random_init_encoder_is_the_runs_backbone_fresh_and_seeded():
     a, b = random_init_encoder(cfg, seed=3), random_init_encoder(cfg, seed=3)
     assert type(a).__name__ == "SmallCNN" and a.feature_dim == 64 and not a.training
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    # the whole method, fresh: the protocol's baseline embeds through the method's own embed
+    method = random_init_method(cfg, seed=3)
+    assert not method.training and torch.equal(method.encoder.features[0].weight, a.features[0].weight)
 
 
 def test_pixel_features_are_the_flattened_normalised_image():
