@@ -341,7 +341,7 @@ class Trainer:
             feature_std=found.pop("feature_std"), effective_rank=found.pop("effective_rank"),
             images_per_sec=images_per_sec, metrics=found,
         ))
-        if distributed.is_main() and self.run_dir is not None:
+        if distributed.is_main() and self.run_dir is not None and self.config.eval.probe_images:
             path, collapse = record_probes(self.method, self.probes, self.run_dir, self.epoch,
                                            self.config.data.image_size, self.device)
             self.latest_probe = ProbeEvent(self.epoch, self.step, str(path), collapse)

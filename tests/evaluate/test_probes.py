@@ -44,3 +44,11 @@ def test_probe_events_are_logged_and_the_latest_is_kept_on_the_trainer(simclr_ru
     probe_events = [e for e in events if isinstance(e, ProbeEvent)]
     assert [e.epoch for e in probe_events] == [1, 2] and trainer.latest_probe == probe_events[-1]
     assert trainer.latest_probe.path.endswith("probes/epoch-0002.npz")
+
+
+def test_no_probe_images_means_no_probe_files(simclr_run, tmp_path):
+    config = load_run_config(simclr_run).model_copy(update={"name": "no-probes"})
+    config.eval.probe_images = 0
+    trainer = Trainer(config, runs_root=tmp_path)
+    trainer.fit()
+    assert trainer.latest_probe is None and not (trainer.run_dir / "probes").exists()
