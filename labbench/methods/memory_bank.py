@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline
@@ -54,6 +55,8 @@ class MemoryBank(Method):
         self.head = nn.Linear(self.encoder.feature_dim, cfg.projection_dim)
         self.pipeline = ViewPipeline(augment, image_size)
         self.register_buffer("bank", F.normalize(torch.randn(dataset_size or 0, cfg.projection_dim), dim=1))
+        # every process applies the same gathered updates: DDP need not re-send the bank from rank 0 each step
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, ["bank"])
         self._new_entries: tuple[Tensor, Tensor] | None = None
 
     # -- views ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
 
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline
@@ -113,6 +114,8 @@ class MoCo(Method):
         size = min(cfg.queue_size, dataset_size) if dataset_size else cfg.queue_size
         self.register_buffer("queue", F.normalize(torch.randn(size, cfg.projection_dim), dim=1))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
+        # every process enqueues the same gathered keys: DDP need not re-send the queue from rank 0 each step
+        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, ["queue", "queue_ptr"])
         self._new_keys: Tensor | None = None
 
     # -- views ---------------------------------------------------------------------------------
