@@ -142,3 +142,13 @@ def test_cli_export_writes_the_files_and_the_embeddings_bundle(exports, tmp_path
     assert len((bundle / "metadata.tsv").read_text().splitlines()) == len(features) + 1  # a header line
     assert 'image_path: "sprite.png"' in (bundle / "projector_config.pbtxt").read_text()
     assert not list(out.rglob(".*.tmp"))
+
+
+def test_card_carries_the_runs_evaluation_figures_when_it_has_them(exports, tmp_path):
+    from labbench.evaluate.protocols import evaluate_run
+
+    run, _ = exports("cnn")
+    scores = evaluate_run(run, ("knn",), device="cpu", baselines=False).scores
+    card = export_run(run, tmp_path, ["safetensors"]).card
+    assert card["evaluation"]["scores"]["knn"] == scores["knn"] and card["evaluation"]["dataset"] == "shapes"
+    assert load_encoder(tmp_path / "encoder.safetensors")[1]["evaluation"] == card["evaluation"]
