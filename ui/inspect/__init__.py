@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QWidget
 
 from ui.inspect.attention import AttentionViewer
 from ui.inspect.contrastive_sim import ContrastiveSimulator
+from ui.inspect.embeddings import EmbeddingViewer
 from ui.inspect.infonce_explorer import InfoNCEExplorer
 from ui.inspect.reconstruction import ReconstructionViewer
 from ui.inspect.run_picker import follow_window
@@ -40,6 +41,7 @@ def run_view(title: str, viewer_class: type[RunViewer]) -> None:
 
 run_view("Attention maps", AttentionViewer)
 run_view("MAE reconstructions", ReconstructionViewer)
+run_view("Embeddings", EmbeddingViewer)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
 register_inspect_view("Contrastive simulator",
                       lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
