@@ -20,24 +20,29 @@ class LARS(torch.optim.Optimizer):
     def step(self, closure=None):  # noqa: D102
         loss = closure() if closure is not None else None
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                grad: Tensor = p.grad
-                if group["weight_decay"]:
-                    grad = grad.add(p, alpha=group["weight_decay"])
-                if not group["lars_exclude"]:
-                    w_norm, g_norm = torch.linalg.vector_norm(p), torch.linalg.vector_norm(grad)
-                    ratio = torch.where(
-                        (w_norm > 0) & (g_norm > 0), group["trust"] * w_norm / g_norm, torch.ones_like(w_norm)
-                    )
-                    grad = grad.mul(ratio)
-                buf = self.state[p].get("momentum_buffer")
-                if buf is None:
-                    buf = self.state[p]["momentum_buffer"] = grad.clone()
-                else:
-                    buf.mul_(group["momentum"]).add_(grad)
-                p.add_(buf, alpha=-group["lr"])
+            params = [p for p in group["params"] if p.grad is not None]
+            if not params:
+                continue
+            # multi-tensor kernels: a few launches per group instead of several per parameter, which
+            # on a GPU would cost more host time than a small model's whole forward pass
+            grads = [p.grad for p in params]
+            if group["weight_decay"]:
+                grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
+            if not group["lars_exclude"]:
+                w_norm = torch.stack(torch._foreach_norm(params))
+                g_norm = torch.stack(torch._foreach_norm(grads))
+                ratio = torch.where((w_norm > 0) & (g_norm > 0), group["trust"] * w_norm / g_norm, 1.0)
+                grads = torch._foreach_mul(grads, list(ratio.to(grads[0].dtype).unbind()))
+            state = [self.state[p] for p in params]
+            old = [(st["momentum_buffer"], g) for st, g in zip(state, grads) if "momentum_buffer" in st]
+            if old:
+                bufs, old_grads = (list(t) for t in zip(*old))
+                torch._foreach_mul_(bufs, group["momentum"])
+                torch._foreach_add_(bufs, old_grads)
+            for st, g in zip(state, grads):
+                if "momentum_buffer" not in st:  # a parameter's first step (some start late: DINO's last layer)
+                    st["momentum_buffer"] = g.clone()
+            torch._foreach_add_(params, [st["momentum_buffer"] for st in state], alpha=-group["lr"])
         return loss
 
 

@@ -293,9 +293,14 @@ class Trainer:
                 self.batch_in_epoch += 1
                 window_steps += 1
                 epoch_images += cfg.batch_size
+                over_budget = bool(cfg.time_budget_s) and time.perf_counter() - started > cfg.time_budget_s
+                if self.world > 1:  # all processes must stop at one step: they agree every log_every steps (a collective)
+                    over_budget = self.step % log_every == 0 and distributed.any_rank(over_budget, self.device)
+                if over_budget:  # before the log below, so that the last step is always reported
+                    self._log(f"time budget of {cfg.time_budget_s:g} s reached at step {self.step}")
+                    self.total_steps = self.step
                 at_epoch_end = self.batch_in_epoch == self.steps_per_epoch or self.step == self.total_steps
-                logged = self.step % log_every == 0 or at_epoch_end
-                if logged:
+                if self.step % log_every == 0 or at_epoch_end:
                     self._check_finite(bad_step, loss)
                     now = time.perf_counter()
                     self._emit(StepEvent(
@@ -309,12 +314,6 @@ class Trainer:
                     ))
                     loss_sum.zero_()
                     window_steps, window_start = 0, now
-                over_budget = bool(cfg.time_budget_s) and time.perf_counter() - started > cfg.time_budget_s
-                if self.world > 1:  # all processes must stop at one step: they agree at the log steps (a collective)
-                    over_budget = logged and distributed.any_rank(over_budget, self.device)
-                if over_budget:
-                    self._log(f"time budget of {cfg.time_budget_s:g} s reached at step {self.step}")
-                    self.total_steps = self.step
             finished_epoch = self.batch_in_epoch == self.steps_per_epoch
             ips = epoch_images / max(time.perf_counter() - epoch_start, 1e-9)
             if finished_epoch:

@@ -45,3 +45,35 @@ def test_build_optimizer_uses_scaled_lr(name):
     p = torch.nn.Parameter(torch.zeros(2, 2))
     opt = build_optimizer([{"params": [p], "weight_decay": 0.0}], OptimConfig(name=name, lr=0.1), batch_size=512)
     assert opt.param_groups[0]["lr"] == pytest.approx(0.2)
+
+
+def _lars_reference_step(params, lr, momentum, weight_decay, trust, state):
+    """LARS one parameter at a time, as SimCLR's reference code writes it."""
+    for p in params:
+        g = p.grad + weight_decay * p
+        w_norm, g_norm = p.norm(), g.norm()
+        g = g * (trust * w_norm / g_norm if w_norm > 0 and g_norm > 0 else 1.0)
+        state[p] = g.clone() if p not in state else momentum * state[p] + g
+        p.sub_(lr * state[p])
+
+
+def test_lars_matches_the_per_parameter_loop_over_steps_with_momentum_and_decay():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 7), torch.nn.ReLU(), torch.nn.Linear(7, 3))
+    ref = [p.detach().clone() for p in net.parameters()]
+    opt = LARS([{"params": list(net.parameters()), "weight_decay": 1e-2}], lr=0.5, momentum=0.9, trust=0.01)
+    state: dict = {}
+    for step in range(4):
+        x = torch.randn(4, 5, generator=torch.Generator().manual_seed(step))
+        opt.zero_grad()
+        net(x).square().sum().backward()
+        if step == 0:  # the last layer starts late (DINO freezes it at first): the others keep their momentum
+            for p in net[2].parameters():
+                p.grad = None
+        with torch.no_grad():
+            for r, p in zip(ref, net.parameters()):
+                r.grad = None if p.grad is None else p.grad.clone()
+            _lars_reference_step([r for r in ref if r.grad is not None], 0.5, 0.9, 1e-2, 0.01, state)
+        opt.step()
+    for r, p in zip(ref, net.parameters()):
+        torch.testing.assert_close(p.detach(), r, rtol=1e-5, atol=1e-7)
