@@ -3,9 +3,9 @@
 Every training image is its own class. A bank stores one 128-d feature per image; each step an
 image's view is pulled towards its own entry and pushed from K = 4096 entries drawn from the bank.
 Entries are refreshed with momentum 0.5 from the features just computed, so the negatives come from
-an encoder as old as one epoch. As in MoCo's comparison (He et al. 2020, §3.2 and Fig. 3) the
-paper's NCE is replaced by softmax InfoNCE, so bank, queue and end-to-end differ only in where
-the keys come from. Reference: github.com/zhirongw/lemniscate.pytorch (``lib/NCEAverage.py``).
+an encoder as old as one epoch. As in MoCo's comparison of the three mechanisms (He et al. 2020,
+Fig. 3) the paper's NCE is replaced by softmax InfoNCE, so bank, queue and end-to-end differ only
+in where the keys come from. Reference: github.com/zhirongw/lemniscate.pytorch (``lib/NCEAverage.py``).
 """
 
 from __future__ import annotations
