@@ -16,7 +16,7 @@ from torch import Tensor
 
 from labbench.config import DataConfig
 from labbench.data.decode import IMAGE_EXTENSIONS, decode_files
-from labbench.data.split import holdout_index, official_cap
+from labbench.data.split import holdout_index, holdout_split, official_cap
 from labbench.data.store import ImageSet, Split
 from labbench.errors import DataError
 
@@ -115,10 +115,6 @@ def _decode_side(part: _Part, index: Tensor, labels: Tensor | None, class_names:
     if cfg.cache_dir or len(paths) * 3 * cfg.image_size**2 > RAM_LIMIT:
         cache_dir = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir(root)
     decoded = decode_files(paths, cfg.image_size, cache_dir)
-    if len(decoded.kept) == 0:
-        path, reason = decoded.skipped[0]
-        raise DataError(f"{root}: none of the {len(paths)} image files for {name} could be read "
-                        f"(first: {path}: {reason})")
     return ImageSet(
         images=decoded.images,
         labels=None if labels is None else labels[index][decoded.kept],
@@ -165,5 +161,22 @@ def load_folder(cfg: DataConfig) -> Split:
 
     train_set = _decode_side(train, train_idx, train_labels, class_names, f"{base}/train", cfg, root)
     eval_set = _decode_side(held, eval_idx, eval_labels, class_names, f"{base}/eval", cfg, root)
+    if held is train and not (len(train_set) and len(eval_set)):
+        # one side drew only unreadable files: hold the share out of the readable ones instead
+        chosen = torch.cat([train_idx, eval_idx]).sort().values
+        readable = _decode_side(train, chosen, train_labels, class_names, base, cfg, root)
+        _need_readable(readable, len(chosen), root)
+        split = holdout_split(readable, cfg.eval_fraction, cfg.seed)
+        train_set, eval_set = split.train, split.eval
+        eval_set.skipped = []
+    _need_readable(train_set, len(train_idx), root)
+    _need_readable(eval_set, len(eval_idx), root)
     train_set.skipped = problems + train_set.skipped
     return Split(train=train_set, eval=eval_set)
+
+
+def _need_readable(part: ImageSet, tried: int, root: str) -> None:
+    if len(part) == 0:
+        path, reason = part.skipped[0]
+        raise DataError(f"{root}: none of the {tried} image files for {part.name} could be read "
+                        f"(first: {path}: {reason})")
