@@ -40,6 +40,7 @@ from ui.docks.training_plots import TrainingPlots
 from ui.settings import open_settings
 from ui.state import ConfigState
 from ui.tasks import BackgroundTask
+from ui.widgets.dock_tabs import StaleTabBarSweeper
 from ui.theme import THEMES, apply_theme
 from ui.worker import TrainingSession
 
@@ -97,6 +98,9 @@ class MainWindow(QMainWindow):
         self._arrange_default_layout()
         self.inspect_docks = self._add_inspect_views()
         self._default_state = self.saveState()
+        self.tab_sweeper = StaleTabBarSweeper(self)
+        for dock in self.docks + self.inspect_docks:
+            self.tab_sweeper.watch(dock)
 
         self._make_actions()
         self._make_menus()
@@ -279,6 +283,7 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
+            self.tab_sweeper.schedule()
         theme = self.settings.value("view/theme", "dark", str)
         self.theme_actions.get(theme, self.theme_actions["dark"]).setChecked(True)
 
@@ -296,6 +301,7 @@ class MainWindow(QMainWindow):
             dock.show()
         self.restoreState(self._default_state)
         self.plots.raise_()
+        self.tab_sweeper.schedule()
 
     def set_theme(self, name: str) -> None:
         """Switch between the dark and light theme; remembered for the next start."""
@@ -513,6 +519,10 @@ class MainWindow(QMainWindow):
         except LabbenchError:
             text = f"{config.train.device} (not available)"
         self.device_label.setText(text)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        self.tab_sweeper.schedule()  # the first layout pass may leave a stale tab bar
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QCursor
+from PySide6.QtWidgets import QApplication, QToolTip
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
@@ -58,6 +59,8 @@ def main() -> None:
     def shoot(name: str) -> None:
         for theme in ("dark", "light"):
             window.set_theme(theme)
+            QCursor.setPos(0, 0)  # no hover highlight or tooltip where the pointer happens to rest
+            QToolTip.hideText()
             settle(app, 0.4)
             path = args.out / f"{name}-{theme}.png"
             window.grab().save(str(path))

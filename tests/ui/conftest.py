@@ -42,7 +42,7 @@ def make_window(qtbot, tmp_path, tiny_config):
         window = MainWindow(config=config or tiny_config, runs_root=tmp_path / "runs", load_dataset=load)
         qtbot.addWidget(window)
         if load:
-            qtbot.waitUntil(lambda: window.browser.model.rowCount() > 0, timeout=20000)
+            qtbot.waitUntil(lambda: window.browser.model.rowCount() > 0, timeout=60000)
         return window
 
     return make

@@ -26,7 +26,7 @@ def preview(qtbot, tiny_config):
 
 
 def render(preview, qtbot, action) -> list[PreviewPanel]:
-    with qtbot.waitSignal(preview.rendered, timeout=20000) as blocker:
+    with qtbot.waitSignal(preview.rendered, timeout=60000) as blocker:
         action()
     return blocker.args[0]
 

@@ -14,7 +14,7 @@ def browser(qtbot, tiny_config):
     qtbot.addWidget(dock)
     dock.resize(400, 600)
     dock.show()
-    with qtbot.waitSignal(dock.dataset_loaded, timeout=20000):
+    with qtbot.waitSignal(dock.dataset_loaded, timeout=60000):
         dock.load()
     return dock
 
@@ -27,7 +27,7 @@ def test_loading_shapes_fills_the_grid_and_selects_an_image(browser, qtbot):
 
 
 def test_choosing_a_dataset_fills_the_grid_and_the_class_filter(browser, qtbot):
-    with qtbot.waitSignal(browser.dataset_loaded, timeout=20000):
+    with qtbot.waitSignal(browser.dataset_loaded, timeout=60000):
         browser.load_source("digits")
     assert browser.state.config.data.source == "digits"
     assert browser.source_combo.currentData() == "digits"
@@ -59,7 +59,7 @@ def test_a_bad_folder_is_reported_by_file_and_the_previous_set_stays(browser, qt
     rows = browser.model.rowCount()
     messages = []
     browser.message.connect(lambda text, level: messages.append((level, text)))
-    with qtbot.waitSignal(browser.loading_changed, check_params_cb=lambda busy: not busy, timeout=20000):
+    with qtbot.waitSignal(browser.loading_changed, check_params_cb=lambda busy: not busy, timeout=60000):
         browser.load_source("folder", str(tmp_path))
     errors = [text for level, text in messages if level == "error"]
     assert len(errors) == 1 and str(tmp_path) in errors[0]

@@ -21,7 +21,7 @@ def test_the_work_runs_off_the_gui_thread_and_the_result_comes_back_on_it(qtbot)
     task = BackgroundTask(work)
     task.progress.connect(lambda d, t: seen.setdefault("progress_gui", QThread.currentThread()
                                                         is QCoreApplication.instance().thread()))
-    with qtbot.waitSignal(task.succeeded, timeout=5000) as blocker:
+    with qtbot.waitSignal(task.succeeded, timeout=30000) as blocker:
         task.start()
     assert blocker.args == [42]
     assert seen == {"work": False, "progress_gui": True}
@@ -32,7 +32,7 @@ def test_a_labbench_error_arrives_as_its_message(qtbot):
         raise DataError("/data/x.png: not an image")
 
     task = BackgroundTask(work)
-    with qtbot.waitSignal(task.failed, timeout=5000) as blocker:
+    with qtbot.waitSignal(task.failed, timeout=30000) as blocker:
         task.start()
     assert blocker.args == ["/data/x.png: not an image"]
 
@@ -47,7 +47,7 @@ def test_cancel_reaches_the_work_through_progress(qtbot):
         return "finished anyway"
 
     task = BackgroundTask(work)
-    with qtbot.waitSignal(task.cancelled, timeout=5000):
+    with qtbot.waitSignal(task.cancelled, timeout=30000):
         task.start()
         task.cancel()
         release.set()

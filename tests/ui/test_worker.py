@@ -34,7 +34,7 @@ def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config
     steps = []
     session.step.connect(lambda e: steps.append(e.step))
     window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
 
     assert not window.method_config.isEnabled()  # the running config cannot be edited
     assert not window.preview.sliders[("flip_p", None)].isEnabled()
@@ -48,7 +48,7 @@ def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config
     window.resume_action.trigger()
     qtbot.waitUntil(lambda: len(steps) > paused_at, timeout=10000)
 
-    with qtbot.waitSignal(session.finished, timeout=20000) as blocker:
+    with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         window.stop_action.trigger()
     finished = blocker.args[0]
     assert finished.status == "stopped"
@@ -61,9 +61,9 @@ def test_stop_while_paused_still_saves(qtbot, tmp_path, tiny_config):
     steps = []
     session.step.connect(lambda e: steps.append(e.step))
     session.start(apply_overrides(tiny_config, LONG))
-    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=30000)
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=60000)
     session.pause()
-    with qtbot.waitSignal(session.finished, timeout=20000) as blocker:
+    with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         session.stop()
     assert blocker.args[0].status == "stopped"
     assert session.state == "idle"
@@ -74,7 +74,7 @@ def test_closing_mid_run_leaves_a_resumable_checkpoint(make_window, qtbot, tiny_
     steps = []
     window.session.step.connect(lambda e: steps.append(e.step))
     window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=30000)
+    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
     run_dir = Path(window.session.run_dir)
     window.close()
     checkpoint = run_dir / "checkpoints" / CHECKPOINT_NAME
@@ -86,8 +86,8 @@ def test_closing_mid_run_leaves_a_resumable_checkpoint(make_window, qtbot, tiny_
     resumed = []
     session.step.connect(lambda e: resumed.append(e.step))
     session.resume(run_dir)
-    qtbot.waitUntil(lambda: len(resumed) >= 1, timeout=30000)
-    with qtbot.waitSignal(session.finished, timeout=20000):
+    qtbot.waitUntil(lambda: len(resumed) >= 1, timeout=60000)
+    with qtbot.waitSignal(session.finished, timeout=60000):
         session.stop()
     assert resumed[0] == stopped_at + 1  # continues where the window left off
 
@@ -95,7 +95,7 @@ def test_closing_mid_run_leaves_a_resumable_checkpoint(make_window, qtbot, tiny_
 def test_a_crash_in_training_reaches_the_window_as_a_failed_run(qtbot, tmp_path, tiny_config):
     bad = apply_overrides(tiny_config, ["train.batch_size=4096"])  # larger than the training split
     session = TrainingSession(tmp_path)
-    with qtbot.waitSignal(session.finished, timeout=30000) as blocker:
+    with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         session.start(bad)
     assert blocker.args[0].status == "failed"
     assert "batch_size" in blocker.args[0].message

@@ -171,6 +171,9 @@ class ThumbnailModel(QAbstractListModel):
     def cached_count(self) -> int:
         return len(self._cache)
 
+    def has_thumbnail(self, dataset_index: int) -> bool:
+        return dataset_index in self._cache
+
     # -- Qt model --------------------------------------------------------------------------
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self._rows)
