@@ -25,11 +25,18 @@ def two_views(method: nn.Module, images: Tensor, g: torch.Generator) -> tuple[Te
     return pipeline(images, g), pipeline(images, g)
 
 
+def _takes_features(head: nn.Module, dim: int) -> bool:
+    """Whether ``head`` maps pooled B×dim features (an MLP), not feature maps (a dense decoder)."""
+    first = next((m for m in head.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))), None)
+    return isinstance(first, nn.Linear) and first.in_features == dim
+
+
 def projection_head(method: nn.Module) -> nn.Module | None:
     """The method's projection head (the space its loss compares), or None when it has none."""
+    dim = getattr(getattr(method, "encoder", None), "feature_dim", None)
     for name in PROJECTOR_ATTRIBUTES:
         head = getattr(method, name, None)
-        if isinstance(head, nn.Module):
+        if isinstance(head, nn.Module) and _takes_features(head, dim):
             return head
     return None
 
