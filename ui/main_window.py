@@ -81,7 +81,6 @@ class MainWindow(QMainWindow):
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
         self.state = ConfigState(config or self._remembered_config(), self)
         self.session = TrainingSession(self.runs_root, self)
-        self._batch_size = self.state.config.train.batch_size
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
@@ -443,7 +442,6 @@ class MainWindow(QMainWindow):
 
     @Slot(object, str)
     def _on_started(self, config: RunConfig, run_dir: str) -> None:
-        self._batch_size = config.train.batch_size
         self.plots.begin_live_run(run_dir, run_label(run_dir), read_metrics(run_dir))  # resumed: its past too
         self.run_list.add_run(run_dir, checked=True)
         self.progress.setRange(0, 1)
@@ -455,7 +453,8 @@ class MainWindow(QMainWindow):
         self.step_label.setText(f"step {event.step}/{event.total_steps}")
         self.epoch_label.setText(f"epoch {event.epoch + 1}")
         self.speed_label.setText(f"{event.images_per_sec:,.0f} img/s")
-        remaining = (event.total_steps - event.step) * self._batch_size / max(event.images_per_sec, 1e-9)
+        batch = self.session.config.train.batch_size  # the running config, not the one being edited
+        remaining = (event.total_steps - event.step) * batch / max(event.images_per_sec, 1e-9)
         self.eta_label.setText(f"ETA {format_eta(remaining)}")
         self.progress.setRange(0, max(event.total_steps, 1))
         self.progress.setValue(event.step)
