@@ -152,3 +152,15 @@ def test_card_carries_the_runs_evaluation_figures_when_it_has_them(exports, tmp_
     card = export_run(run, tmp_path, ["safetensors"]).card
     assert card["evaluation"]["scores"]["knn"] == scores["knn"] and card["evaluation"]["dataset"] == "shapes"
     assert load_encoder(tmp_path / "encoder.safetensors")[1]["evaluation"] == card["evaluation"]
+
+
+def test_a_run_whose_data_is_gone_still_exports_checked_on_random_inputs(exports, tmp_path):
+    import shutil
+
+    run, _ = exports("cnn")
+    moved = tmp_path / "run"
+    shutil.copytree(run, moved)
+    config = (moved / "config.toml").read_text().replace('source = "shapes"', 'source = "folder"\nroot = "/nonexistent"')
+    (moved / "config.toml").write_text(config)
+    card = export_run(moved, tmp_path / "out", ["pt"]).card
+    assert card["checked_on"] == "4 random normal inputs" and card["files"]["pt"]["max_abs_diff"] < TOLERANCE

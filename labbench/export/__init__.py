@@ -24,7 +24,7 @@ from labbench.atomic import atomic_write_text
 from labbench.augment import resize_center
 from labbench.config import RunConfig
 from labbench.data import load_split
-from labbench.errors import CheckpointError, ConfigError
+from labbench.errors import CheckpointError, ConfigError, DataError
 from labbench.evaluate.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.protocols import read_eval
@@ -96,6 +96,7 @@ def export_encoder(
     expected = live(sample)
 
     card = {**make_card(live, config), **(card_extra or {})}
+    card.setdefault("checked_on", f"{len(sample)} random normal inputs")
     card_file = atomic_write_text(card_path(folder / f"{name}.pt"), json.dumps(card, indent=2) + "\n")
     files, diffs = {}, {}
     for done, fmt in enumerate(formats, start=1):
@@ -142,12 +143,19 @@ def export_run(
     loaded = load_run(run_dir, "cpu")
     config = loaded.config
     folder = Path(out_dir) if out_dir is not None else Path(run_dir) / "exports"
-    eval_set = load_split(config.data).eval
     size = config.data.image_size
     extra = {"run": Path(run_dir).name, "step": loaded.step, "epoch": loaded.epoch, "evaluation": _evaluation(run_dir)}
+    try:
+        eval_set = load_split(config.data).eval
+        sample = resize_center(eval_set.images[:8], size)
+        extra["checked_on"] = f"{len(sample)} eval images of {config.data.source}"
+    except DataError:
+        if embeddings:
+            raise
+        sample = None  # the run's data is gone: the encoder is still exported, checked on random inputs
     steps = len(formats) + (1 if embeddings else 0)
     result = export_encoder(
-        loaded.method.encoder, config, folder, formats, name=name, sample=resize_center(eval_set.images[:8], size),
+        loaded.method.encoder, config, folder, formats, name=name, sample=sample,
         card_extra=extra, progress=None if progress is None else (lambda d, t: progress(d, steps)),
     )
     if embeddings:
