@@ -96,6 +96,16 @@ def verdict(std: float, dim: int, rank: float, teacher: _TeacherSignals | None =
     return False, f"healthy: embeddings are spread (std {std:.3f} vs 1/√d = {ref:.3f}, effective rank {rank:.1f} of {dim})"
 
 
+def verdict_from_metrics(metrics: dict[str, float]) -> tuple[bool, str]:
+    """:func:`verdict` from the numbers of :meth:`CollapseReport.as_metrics` (e.g. an epoch's probe file)."""
+    teacher = None
+    if "teacher_entropy" in metrics:
+        teacher = _TeacherSignals(metrics["teacher_entropy"], metrics["max_entropy"], metrics["center_norm"],
+                                  metrics["top_prototype_share"])
+    dim = round(metrics["reference_std"] ** -2)
+    return verdict(metrics["feature_std"], dim, metrics["effective_rank"], teacher)
+
+
 @torch.no_grad()
 def _teacher_signals(method: nn.Module, x: Tensor, epoch: float | None) -> _TeacherSignals | None:
     """DINO's teacher: mean entropy of its centred, sharpened output, the centre's norm, and how many

@@ -8,7 +8,7 @@ import torch
 
 from labbench.data import load_split
 from labbench.evaluate.checkpointed import load_run_method
-from labbench.evaluate.collapse import collapse_history, collapse_report, verdict
+from labbench.evaluate.collapse import collapse_history, collapse_report, verdict, verdict_from_metrics
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +63,8 @@ def test_dino_reports_teacher_entropy_and_centre_norm(dino_run):
     assert 0.0 <= report.teacher_entropy <= report.max_entropy + 1e-6
     assert report.center_norm == pytest.approx(float(method.center.norm()))
     assert 1 / 16 <= report.top_prototype_share <= 1.0
+    # an epoch's probe file keeps these numbers: the same verdict comes back from them
+    assert verdict_from_metrics(report.as_metrics()) == (report.collapsed, report.verdict)
 
 
 def test_history_has_one_value_per_epoch_for_every_signal(dino_run):
