@@ -27,7 +27,7 @@ def temp_settings(tmp_path_factory):
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tiny_config() -> RunConfig:
     """SimCLR on 96 shapes of 16 px with a width-8 CNN: a run of a few steps takes well under a second."""
     return apply_overrides(RunConfig(), TINY)
@@ -35,11 +35,11 @@ def tiny_config() -> RunConfig:
 
 @pytest.fixture
 def make_window(qtbot, tmp_path, tiny_config):
-    """Build windows on the tiny config with runs under ``tmp_path/runs``; waits for the dataset."""
+    """Build windows on the tiny config with runs under ``tmp_path/runs`` (or ``runs_root``); waits for the dataset."""
     from ui.main_window import MainWindow
 
-    def make(config: RunConfig | None = None, load: bool = True) -> MainWindow:
-        window = MainWindow(config=config or tiny_config, runs_root=tmp_path / "runs", load_dataset=load)
+    def make(config: RunConfig | None = None, load: bool = True, runs_root=None) -> MainWindow:
+        window = MainWindow(config=config or tiny_config, runs_root=runs_root or tmp_path / "runs", load_dataset=load)
         qtbot.addWidget(window)
         if load:
             qtbot.waitUntil(lambda: window.browser.model.rowCount() > 0, timeout=60000)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from labbench.config import apply_overrides
@@ -9,28 +12,39 @@ from labbench.engine import Control, StepEvent, Trainer
 from ui.docks.run_list import run_label
 
 
-@pytest.fixture
-def runs(tmp_path, tiny_config):
-    """A completed run and one stopped at step 2, under ``tmp_path/runs``."""
-    done = Trainer(apply_overrides(tiny_config, ["train.max_steps=3"]), runs_root=tmp_path / "runs")
+@pytest.fixture(scope="module")
+def shared_runs(tmp_path_factory, tiny_config):
+    """A completed run and one stopped at step 2, trained once for the module (tests must not change them)."""
+    root = tmp_path_factory.mktemp("runs")
+    done = Trainer(apply_overrides(tiny_config, ["train.max_steps=3"]), runs_root=root)
     assert done.fit().status == "completed"
     control = Control()
     stopped = Trainer(tiny_config, [lambda e: isinstance(e, StepEvent) and e.step == 2 and control.stop()],
-                      control, runs_root=tmp_path / "runs")
+                      control, runs_root=root)
     assert stopped.fit().status == "stopped"
-    return str(done.run_dir), str(stopped.run_dir)
+    return root, str(done.run_dir), str(stopped.run_dir)
 
 
-def test_run_folders_are_listed_with_what_they_say(make_window, runs):
-    window = make_window(load=False)
+@pytest.fixture
+def runs(shared_runs):
+    return shared_runs[1:]
+
+
+@pytest.fixture
+def runs_window(make_window, shared_runs):
+    return make_window(load=False, runs_root=shared_runs[0])
+
+
+def test_run_folders_are_listed_with_what_they_say(runs_window, runs):
+    window = runs_window
     done, stopped = runs
     assert set(window.run_list.paths()) == {done, stopped}
     assert window.run_list.item(done).text(4) == "completed"
     assert window.run_list.item(stopped).text(4) == "stopped"
 
 
-def test_ticking_a_run_overlays_its_curves_and_unticking_hides_them(make_window, runs, qtbot):
-    window = make_window(load=False)
+def test_ticking_a_run_overlays_its_curves_and_unticking_hides_them(runs_window, runs):
+    window = runs_window
     done, _ = runs
     window.run_list.set_checked(done, True)
     assert window.plots.point_count("loss_raw", done) == 3
@@ -38,9 +52,10 @@ def test_ticking_a_run_overlays_its_curves_and_unticking_hides_them(make_window,
     assert not window.plots.runs[done].items["loss_raw"].isVisible()
 
 
-def test_only_a_stopped_run_with_a_checkpoint_can_be_resumed(make_window, runs, qtbot):
-    window = make_window(load=False)
-    done, stopped = runs
+def test_only_a_stopped_run_with_a_checkpoint_can_be_resumed(make_window, shared_runs, qtbot, tmp_path):
+    root = tmp_path / "runs"
+    done, stopped = (str(shutil.copytree(p, root / Path(p).name)) for p in shared_runs[1:])  # resuming changes it
+    window = make_window(load=False, runs_root=root)
     window.run_list.tree.setCurrentItem(window.run_list.item(done))
     assert not window.run_list.resume_button.isEnabled()
     window.run_list.tree.setCurrentItem(window.run_list.item(stopped))
@@ -54,8 +69,8 @@ def test_only_a_stopped_run_with_a_checkpoint_can_be_resumed(make_window, runs, 
     assert window.plots.point_count("loss_raw", stopped) == blocker.args[0].step  # old and new points, one curve
 
 
-def test_opening_a_run_shows_its_config_and_curves(make_window, runs):
-    window = make_window(load=False)
+def test_opening_a_run_shows_its_config_and_curves(runs_window, runs):
+    window = runs_window
     done, _ = runs
     window.open_run(done)
     assert window.state.config.train.max_steps == 3
