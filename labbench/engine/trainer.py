@@ -324,7 +324,9 @@ class Trainer:
                 self._epoch_end(ips)
             if (finished_epoch and self.epoch % cfg.checkpoint_every_epochs == 0) or last:
                 self._save()
+            # monitors and checkpoints are not training time: start the next throughput windows after them
             epoch_images, epoch_start = 0, time.perf_counter()
+            window_start = epoch_start
         return "completed"
 
     def _check_finite(self, bad_step: torch.Tensor, loss: torch.Tensor) -> None:
