@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from ui.inspect.attention import AttentionViewer
+from ui.inspect.collapse import CollapseDashboard
 from ui.inspect.contrastive_sim import ContrastiveSimulator
 from ui.inspect.embeddings import EmbeddingViewer
 from ui.inspect.infonce_explorer import InfoNCEExplorer
@@ -42,6 +43,7 @@ def run_view(title: str, viewer_class: type[RunViewer]) -> None:
 run_view("Attention maps", AttentionViewer)
 run_view("MAE reconstructions", ReconstructionViewer)
 run_view("Embeddings", EmbeddingViewer)
+run_view("Collapse", CollapseDashboard)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
 register_inspect_view("Contrastive simulator",
                       lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))

@@ -6,13 +6,29 @@ slider or picks another run never waits for work they no longer want.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from shiboken6 import isValid
 
 from ui.tasks import BackgroundTask, Progress
+
+#: a finished job's QObject is deleted only this long after it ended: the pool thread that emitted its
+#: last signal may still be inside that emit when the GUI thread has already handled it
+DELETE_AFTER_S = 5.0
+#: every job's QObject, (ended at | None while running, task). Jobs have no Qt parent, so closing an
+#: inspector while its job runs never deletes an object a pool thread is about to signal from.
+_JOBS: list[list] = []
+
+
+def _delete_finished_jobs() -> None:
+    now = time.monotonic()
+    for job in [j for j in _JOBS if j[0] is not None and now - j[0] > DELETE_AFTER_S]:
+        job[1].deleteLater()
+        _JOBS.remove(job)
 
 
 class TaskBar(QWidget):
@@ -42,12 +58,16 @@ class TaskBar(QWidget):
     def start(self, description: str, work: Callable[[Progress], Any], on_done: Callable[[Any], None]) -> BackgroundTask:
         """Run ``work`` (cancelling the job before it); ``on_done(result)`` runs in the GUI thread."""
         self.cancel()
-        task = BackgroundTask(work, self)
+        _delete_finished_jobs()
+        held = [work]  # released when the job ends, so its data does not live as long as the task object
+        task = BackgroundTask(lambda progress: held[0](progress))
+        job = [None, task]
+        _JOBS.append(job)
         self._task = task
         task.progress.connect(lambda done, total: self._progress(task, done, total))
-        task.succeeded.connect(lambda result: self._ended(task, "", on_done, result))
-        task.failed.connect(lambda message: self._ended(task, message))
-        task.cancelled.connect(lambda: self._ended(task, "cancelled"))
+        task.succeeded.connect(lambda result: self._ended(job, held, "", on_done, result))
+        task.failed.connect(lambda message: self._ended(job, held, message))
+        task.cancelled.connect(lambda: self._ended(job, held, "cancelled"))
         self.status.setProperty("role", "muted")
         self.status.setText(description + "…")
         self._restyle_status()
@@ -76,15 +96,16 @@ class TaskBar(QWidget):
         self._restyle_status()
 
     def _progress(self, task: BackgroundTask, done: int, total: int) -> None:
-        if task is self._task and total > 0:
+        if isValid(self) and task is self._task and total > 0:
             self.bar.setRange(0, total)
             self.bar.setValue(done)
 
-    def _ended(self, task: BackgroundTask, message: str, on_done: Callable[[Any], None] | None = None,
+    def _ended(self, job: list, held: list, message: str, on_done: Callable[[Any], None] | None = None,
                result: Any = None) -> None:
-        task.deleteLater()
-        if task is not self._task:
-            return  # a job that was cancelled or replaced
+        held.clear()
+        job[0] = time.monotonic()
+        if not isValid(self) or job[1] is not self._task:
+            return  # a job that was cancelled or replaced, or whose inspector was closed
         self._task = None
         self._show_busy(False)
         if on_done is not None:
