@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QDockWidget, QWidget
 
+from ui.inspect.affinity import AffinityViewer
 from ui.inspect.attention import AttentionViewer
 from ui.inspect.collapse import CollapseDashboard
 from ui.inspect.contrastive_sim import ContrastiveSimulator
@@ -44,6 +45,7 @@ run_view("Attention maps", AttentionViewer)
 run_view("MAE reconstructions", ReconstructionViewer)
 run_view("Embeddings", EmbeddingViewer)
 run_view("Collapse", CollapseDashboard)
+run_view("Affinity matrix", AffinityViewer)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
 register_inspect_view("Contrastive simulator",
                       lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
