@@ -164,7 +164,7 @@ class RunConfig(Section):
         from labbench.methods import METHODS
 
         name = method.get("name", "simclr")
-        if name not in METHODS:
+        if not isinstance(name, str) or name not in METHODS:
             raise ValueError(f"method.name: unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
         try:
             return {**data, "method": METHODS[name].Config.model_validate({**method, "name": name})}

@@ -43,16 +43,32 @@ class Decoded:
     skipped: list[tuple[str, str]]
 
 
-class _Unreadable(Exception):
-    """A file that is there but holds nothing to decode."""
+class UnreadableImage(DataError):
+    """One image file could not be decoded; ``reason`` says why in a few words."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
 
 
 def decode_image(path: str, size: int) -> np.ndarray:
     """uint8 3×size×size of one image file: EXIF rotation applied, any mode made RGB (alpha over
-    white, 16-bit scaled to 8), shorter side resized to ``size``, centre-cropped."""
+    white, 16-bit scaled to 8), shorter side resized to ``size``, centre-cropped. A file that cannot
+    be decoded raises :class:`UnreadableImage`."""
+    try:
+        return _decode(path, size)
+    except UnreadableImage:
+        raise
+    except Exception as err:  # format readers raise assorted errors on bad files
+        raise UnreadableImage(path, _reason(err)) from None
+
+
+def _decode(path: str, size: int) -> np.ndarray:
     if os.stat(path).st_size == 0:
-        raise _Unreadable("empty file (0 bytes)")
+        raise UnreadableImage(path, "empty file (0 bytes)")
     with Image.open(path) as im:
+        if im.width * im.height > (Image.MAX_IMAGE_PIXELS or float("inf")):  # PIL itself only warns here
+            raise UnreadableImage(path, f"refused as a possible decompression bomb: {im.width}×{im.height} pixels")
         im.draft("RGB", (size, size))  # JPEG: let the decoder downscale by up to 8x, for free
         if im.getexif().get(_EXIF_ORIENTATION, 1) != 1:
             im = ImageOps.exif_transpose(im)
@@ -88,8 +104,8 @@ def _to_8bit(pixels: np.ndarray, mode: str) -> np.ndarray:
 
 
 def _reason(err: BaseException) -> str:
-    if isinstance(err, _Unreadable):
-        return str(err)
+    if isinstance(err, UnreadableImage):
+        return err.reason
     if isinstance(err, FileNotFoundError):
         return "file not found (removed, or a broken link)"
     if isinstance(err, PermissionError):
@@ -106,7 +122,7 @@ def _decode_chunk(out: np.ndarray, paths: Sequence[str], size: int, rows: np.nda
     for i in rows.tolist():
         try:
             out[i] = decode_image(paths[i], size)
-        except Exception as err:  # format readers raise assorted errors on bad files; all mean "skip"
+        except Exception as err:  # an UnreadableImage, or what a test or a future reader raises: all mean "skip"
             failed.append((i, _reason(err)))
     return failed
 
