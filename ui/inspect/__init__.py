@@ -16,6 +16,7 @@ from ui.inspect.collapse import CollapseDashboard
 from ui.inspect.contrastive_sim import ContrastiveSimulator
 from ui.inspect.embeddings import EmbeddingViewer
 from ui.inspect.infonce_explorer import InfoNCEExplorer
+from ui.inspect.pretext_gallery import PretextGallery
 from ui.inspect.reconstruction import ReconstructionViewer
 from ui.inspect.run_picker import follow_window
 from ui.inspect.run_viewer import RunViewer
@@ -46,6 +47,13 @@ run_view("MAE reconstructions", ReconstructionViewer)
 run_view("Embeddings", EmbeddingViewer)
 run_view("Collapse", CollapseDashboard)
 run_view("Affinity matrix", AffinityViewer)
+def pretext_gallery(window: MainWindow) -> QDockWidget:
+    gallery = PretextGallery()
+    window.browser.image_selected.connect(gallery.set_image)
+    return inspect_dock("Pretext-task gallery", gallery, window)
+
+
+register_inspect_view("Pretext-task gallery", pretext_gallery)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
 register_inspect_view("Contrastive simulator",
                       lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
