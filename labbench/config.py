@@ -230,10 +230,13 @@ def load_preset(name: str) -> RunConfig:
 
 
 def load_config(path: str | Path, base: RunConfig | None = None) -> RunConfig:
-    """A config file, merged over ``base`` (its keys win)."""
+    """A config file, merged over ``base`` (its keys win; a file of another method keeps none of the base's method keys)."""
     data = read_toml(path)
     if base is not None:
-        data = _deep_merge(to_dict(base), data)
+        base_data = to_dict(base)
+        if isinstance(data.get("method"), dict) and data["method"].get("name", base.method.name) != base.method.name:
+            del base_data["method"]
+        data = _deep_merge(base_data, data)
     return validate_config(data)
 
 

@@ -61,6 +61,13 @@ def test_toml_round_trip(tmp_path):
     assert load_config(path) == cfg
 
 
+def test_exported_config_of_another_method_loads_over_the_default_preset(tmp_path):
+    dino = apply_overrides(load_preset("dino"), ["method.local_crops_number=2"])
+    path = tmp_path / "dino.toml"
+    path.write_text(dump_toml(dino))
+    assert load_config(path, base=load_preset("simclr")) == dino
+
+
 def test_not_toml_file_is_a_clear_error(tmp_path):
     path = tmp_path / "preset.toml"
     path.write_text("this is [not toml")
