@@ -45,7 +45,8 @@ class ColorizationConfig(MethodConfig):
     name: Literal["colorization"] = "colorization"
     grid: float = Field(10.0, ge=2.0, le=50.0, description="Side of the ab bins in Lab units (paper: 10).")
     soft_neighbours: int = Field(
-        5, ge=1, le=32, description="Soft encoding: each pixel's colour is spread over this many nearest bins (paper: 5)."
+        5, ge=1, le=32,
+        description="Soft encoding: each pixel's colour is spread over this many nearest bins (paper: 5).",
     )
     soft_sigma: float = Field(
         5.0, gt=0.0, le=50.0,
@@ -54,7 +55,8 @@ class ColorizationConfig(MethodConfig):
     rebalance: bool = Field(True, description="Up-weight rare colours by the inverse of their (smoothed) frequency.")
     rebalance_lambda: float = Field(
         0.5, ge=0.0, le=1.0,
-        description="Rebalancing mix λ with the uniform distribution: 0 = inverse frequency, 1 = no rebalancing (paper: 0.5).",
+        description="Rebalancing mix λ with the uniform distribution: 0 = inverse frequency, "
+        "1 = no rebalancing (paper: 0.5).",
     )
     temperature: float = Field(
         0.38, gt=0.0, le=1.0, description="Annealed-mean temperature T for showing colours (paper: 0.38)."

@@ -38,7 +38,8 @@ class RelativePatchConfig(MethodConfig):
     name: Literal["relative_patch"] = "relative_patch"
     gap_ratio: float = Field(
         0.5, ge=0.0, le=2.0,
-        description="Gap between neighbouring patches as a share of the patch side (paper: 48 px between 96-px patches).",
+        description="Gap between neighbouring patches as a share of the patch side "
+        "(paper: 48 px between 96-px patches).",
     )
     jitter_ratio: float = Field(
         0.073, ge=0.0, le=0.5,
@@ -76,6 +77,7 @@ class RelativePatch(Method):
     # -- views: centre patch, a neighbour, and its position ----------------------------------------
 
     def _sample(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
+        # the whole image, no crop: the grid's place in it is random already
         tops, lefts, labels = patch_pair_corners(images.shape[0], images.shape[-1], self.grid, g)
         pairs = crop_patches(to_float01(images), tops, lefts, self.grid.patch)  # B×2×3×p×p
         patches = pairs.flatten(0, 1)

@@ -5,6 +5,7 @@ import torch
 
 from labbench.config import RunConfig, apply_overrides
 from labbench.data.shapes import generate_shapes
+from labbench.engine.checkpoint import load_checkpoint, save_checkpoint
 from labbench.methods import build_method
 from labbench.methods.inpainting import Inpainting
 
@@ -78,14 +79,14 @@ def test_discriminator_is_optional_and_steps_with_its_own_optimiser():
     assert method.encoder.features[0].weight.grad is not None
 
 
-def test_discriminator_optimiser_state_travels_in_the_state_dict_and_resumes_exactly():
+def test_discriminator_optimiser_state_travels_in_the_checkpoint_and_resumes_exactly(tmp_path):
     a = _build()
     for seed in (1, 2):
         _step(a, seed)
-    state = a.state_dict()
-    assert state["discriminator._extra_state"]["state"]  # Adam's moments, not just its settings
+    assert a.state_dict()["discriminator._extra_state"]["state"]  # Adam's moments, not just its settings
+    path = save_checkpoint(tmp_path / "last.pt", {"model": a.state_dict()})
     b = _build("train.seed=9")
-    b.load_state_dict(state)
+    b.load_state_dict(load_checkpoint(path)["model"])  # weights_only: plain tensors and values
     loss_a, loss_b = _step(a, 3)[0], _step(b, 3)[0]
     assert torch.equal(loss_a, loss_b)
     for p, q in zip(a.discriminator.parameters(), b.discriminator.parameters()):
