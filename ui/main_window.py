@@ -479,7 +479,7 @@ class MainWindow(QMainWindow):
             self.log_panel.add(f"run completed: {event.message}")
             self.eta_label.setText("ETA –")
         if event.status in ("diverged", "failed"):
-            QMessageBox.warning(self, f"Run {event.status}", event.message)
+            self._alert(event.message, f"Run {event.status}")  # the log has it already, from the trainer
         if event.run_dir:
             self.run_list.add_run(event.run_dir)
         self.progress.setValue(self.progress.maximum() if event.status == "completed" else self.progress.value())
@@ -496,10 +496,14 @@ class MainWindow(QMainWindow):
         """Into the log, and for errors also a message box that does not block the window."""
         self.log_panel.add(text, level)
         if level == "error":
-            box = QMessageBox(QMessageBox.Icon.Warning, "labbench", text, QMessageBox.StandardButton.Ok, self)
-            box.setWindowModality(Qt.WindowModality.NonModal)
-            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            box.show()
+            self._alert(text)
+
+    def _alert(self, text: str, title: str = "labbench") -> None:
+        """A warning box that leaves the window (and its event loop) running: never a modal ``exec``."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
+        box.setWindowModality(Qt.WindowModality.NonModal)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.show()
 
     @Slot(str, bool)
     def _on_run_toggled(self, run_dir: str, shown: bool) -> None:
