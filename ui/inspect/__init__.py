@@ -15,6 +15,7 @@ from ui.inspect.attention import AttentionViewer
 from ui.inspect.collapse import CollapseDashboard
 from ui.inspect.contrastive_sim import ContrastiveSimulator
 from ui.inspect.embeddings import EmbeddingViewer
+from ui.inspect.evaluation import EvaluationView
 from ui.inspect.infonce_explorer import InfoNCEExplorer
 from ui.inspect.pretext_gallery import PretextGallery
 from ui.inspect.reconstruction import ReconstructionViewer
@@ -42,18 +43,33 @@ def run_view(title: str, viewer_class: type[RunViewer]) -> None:
     register_inspect_view(title, make)
 
 
-run_view("Attention maps", AttentionViewer)
-run_view("MAE reconstructions", ReconstructionViewer)
-run_view("Embeddings", EmbeddingViewer)
-run_view("Collapse", CollapseDashboard)
-run_view("Affinity matrix", AffinityViewer)
+def evaluation(window: MainWindow) -> QDockWidget:
+    """The results table, re-read when a run ends; it selects the run selected in the Runs panel."""
+    view = EvaluationView(window.runs_root)
+
+    def follow_selection() -> None:
+        path = window.run_list.selected_path()
+        if path:
+            view.select_run(path)
+
+    window.session.finished.connect(lambda _event: view.refresh())
+    window.run_list.tree.itemSelectionChanged.connect(follow_selection)
+    return inspect_dock("Evaluation", view, window)
+
+
 def pretext_gallery(window: MainWindow) -> QDockWidget:
+    """The gallery follows the image selected in the dataset browser."""
     gallery = PretextGallery()
     window.browser.image_selected.connect(gallery.set_image)
     return inspect_dock("Pretext-task gallery", gallery, window)
 
 
+run_view("Attention maps", AttentionViewer)
+run_view("MAE reconstructions", ReconstructionViewer)
+run_view("Embeddings", EmbeddingViewer)
+run_view("Collapse", CollapseDashboard)
+run_view("Affinity matrix", AffinityViewer)
+register_inspect_view("Evaluation", evaluation)
 register_inspect_view("Pretext-task gallery", pretext_gallery)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
-register_inspect_view("Contrastive simulator",
-                      lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
+register_inspect_view("Contrastive simulator", lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
