@@ -5,6 +5,7 @@ A process killed at any moment leaves either the old file or the new one, never 
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -35,3 +36,13 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def discard_leftovers(path: str | Path) -> int:
+    """Delete the temporary files that writes of ``path`` killed mid-way left beside it (a SIGKILL or
+    a power cut skips the clean-up above); only where no other process is writing ``path``."""
+    path = Path(path)
+    stale = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    for leftover in stale:
+        leftover.unlink(missing_ok=True)
+    return len(stale)

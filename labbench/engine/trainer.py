@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from labbench import distributed
+from labbench.atomic import discard_leftovers
 from labbench.config import RunConfig, config_hash, to_dict
 from labbench.data import load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
@@ -103,6 +104,8 @@ class Trainer:
             if self.run_dir is None:
                 self.run_dir = create_run_dir(cfg, self.runs_root)
             self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
+            if discard_leftovers(self.run_dir / "checkpoints" / CHECKPOINT_NAME):
+                self._log("removed the partial checkpoint a killed run left behind; the last whole one is kept")
         self._log(f"device: {describe(self.device)}" + (", bf16 autocast" if self.bf16 else ", fp32")
                   + (f", {self.world} processes" if self.world > 1 else ""))
 

@@ -164,3 +164,13 @@ def test_a_training_process_killed_at_random_moments_stays_resumable(tmp_path, t
     finished = Trainer.resume(run_dir, control=control).fit()
     assert finished.status == "stopped" and finished.step > 0
     assert not [p for p in (run_dir / "checkpoints").iterdir() if p.name != "last.pt" and not p.name.endswith(".tmp")]
+
+
+def test_resuming_removes_the_partial_checkpoint_a_killed_run_left(finished_run):
+    leftover = finished_run / "checkpoints" / ".last.pt.k1ll3d.tmp"
+    leftover.write_bytes(b"half a checkpoint")
+    messages = []
+    finished = Trainer.resume(finished_run, [lambda e: messages.append(getattr(e, "message", ""))]).fit()
+    assert finished.status == "completed" and not leftover.exists()
+    assert any("partial checkpoint" in m for m in messages)
+    assert (finished_run / "checkpoints" / "last.pt").is_file()
