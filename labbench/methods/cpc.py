@@ -5,8 +5,10 @@ the image is cut into a grid of overlapping patches (7×7 at 50 % overlap), ever
 on its own into z, and an autoregressive context network scans the grid top to bottom, so the
 context c_{r,j} summarises rows 0…r only. From it one linear map W_k per horizon predicts the
 encoding k rows below, z_{r+k,j}; the bilinear score ``z_{r+k,j}ᵀ W_k c_{r,j}`` of the true patch
-must beat those of every other patch of every image in the batch (InfoNCE). Reference:
-github.com/davidtellez/contrastive-predictive-coding-images (Keras) and the paper's pseudo-code.
+must beat those of every other patch of every image in the batch (InfoNCE). As in Hénaff et al.,
+colour jitter and grayscale are drawn per patch, so a patch cannot be told by its colour alone
+(the image as a whole is only cropped and flipped). There is no official code for the image
+version; this follows the two papers' text (CPC §3.3, Hénaff et al. §3–4).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pydantic import Field, model_validator
 from torch import Tensor, nn
 
 from labbench import losses
-from labbench.augment import ViewPipeline, denormalize
+from labbench.augment import ViewPipeline, color_jitter, denormalize, grayscale, normalize
 from labbench.augment.patches import grid_geometry, patch_grid
 from labbench.config import MethodConfig
 from labbench.errors import ConfigError
@@ -46,6 +48,10 @@ class CPCConfig(MethodConfig):
     )
     context_dim: int | None = Field(
         None, ge=8, le=4096, description="Width of the context c (none = the patch encoder's feature size)."
+    )
+    patch_colour: bool = Field(
+        True,
+        description="Colour-jitter and grayscale every patch on its own (Hénaff et al.: stops predicting a patch by its colour alone).",
     )
 
     @model_validator(mode="after")
@@ -137,14 +143,33 @@ class CPC(Method):
         hidden = cfg.context_dim or dim
         self.context = RowGRU(dim, hidden) if cfg.context == "gru" else MaskedConvContext(dim, hidden, cfg.grid_size)
         self.predictors = nn.ModuleList(nn.Linear(hidden, dim, bias=False) for _ in range(cfg.horizon))
-        self.pipeline = ViewPipeline(augment, image_size)
+        if cfg.patch_colour:
+            # the whole image is only cropped, flipped (and blurred); colour is drawn per patch below
+            whole = augment.model_copy(update={"jitter_p": 0.0, "grayscale_p": 0.0, "solarize_p": 0.0})
+            self.pipeline = ViewPipeline(whole, image_size)
+            self.patch_pipeline = ViewPipeline(augment, self.patch_size)
+        else:
+            self.pipeline = ViewPipeline(augment, image_size)
 
     # -- views ----------------------------------------------------------------------------------
 
     def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
         """One augmented view per image and its grid of B×G×G×3×P×P overlapping patches."""
         view = self.pipeline(images, g)
-        return {"view": view, "patches": patch_grid(view, self.cfg.grid_size, self.cfg.overlap)}
+        patches = patch_grid(view, self.cfg.grid_size, self.cfg.overlap)
+        if self.cfg.patch_colour:
+            patches = self._colour_each_patch(patches, g)
+        return {"view": view, "patches": patches}
+
+    def _colour_each_patch(self, patches: Tensor, g: torch.Generator) -> Tensor:
+        """The augment section's colour jitter and grayscale, drawn independently for every patch."""
+        pipe = self.patch_pipeline
+        x = denormalize(patches.flatten(0, 2))
+        if pipe.jitter_p > 0:
+            x = color_jitter(x, *pipe.jitter, pipe.jitter_p, g)
+        if pipe.grayscale_p > 0:
+            x = grayscale(x, pipe.grayscale_p, g)
+        return normalize(x).reshape(patches.shape)
 
     # -- forward --------------------------------------------------------------------------------
 
@@ -181,7 +206,11 @@ class CPC(Method):
         frames = [CONTEXT_COLOUR if r <= current else PREDICTED_COLOUR for r in range(grid) for _ in range(grid)]
         context_rows = "row 1" if current == 0 else f"rows 1–{current + 1}"
         return [
-            PreviewPanel(f"view — {self.image_size}×{self.image_size} px", to_panel_image(views["view"][0]), group="views"),
+            PreviewPanel(
+                f"view — {self.image_size}×{self.image_size} px" + (", colour drawn per patch" if self.cfg.patch_colour else ""),
+                to_panel_image(views["view"][0]),
+                group="views",
+            ),
             PreviewPanel(
                 f"{grid}×{grid} patches of {self.patch_size} px, {self.cfg.overlap:.0%} overlap — context of {context_rows} "
                 f"(blue) predicts rows {current + 2}–{current + 1 + k} (orange), k = 1…{k}",

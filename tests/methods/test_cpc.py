@@ -134,3 +134,12 @@ def test_state_round_trip_keeps_weights_and_batch_norm_statistics():
     method.eval(), copy.eval()
     view = resize_center(_images(), 16)
     torch.testing.assert_close(method.embed(view), copy.embed(view))
+
+
+def test_colour_is_drawn_per_patch():
+    method = CPC(CPCConfig(horizon=2), BackboneConfig(name="cnn", width=8), AugmentConfig(jitter_p=1.0, crop_scale=(1.0, 1.0)), 16)
+    grey = torch.full((1, 3, 16, 16), 128, dtype=torch.uint8)
+    patches = method.make_views(grey, torch.Generator().manual_seed(0))["patches"][0]
+    means = patches.mean(dim=(-1, -2)).flatten(0, 1)  # one colour per patch
+    assert means.unique(dim=0).shape[0] > 40  # a flat image, yet (almost) every patch has its own colour
+    assert ((patches - patches.mean(dim=(-1, -2), keepdim=True)).abs() < 1e-5).all()  # each patch stays flat
