@@ -374,9 +374,12 @@ class MainWindow(QMainWindow):
         if run_dir is None:
             self._report("select a run in the Runs panel (or train one); its encoder is what is exported", "warning")
             return
-        out_dir = QFileDialog.getExistingDirectory(self, "Export encoder to", str(Path(run_dir) / "exports"))
-        if out_dir:
-            self.export_run(run_dir, out_dir)
+        from ui.inspect.export_dialog import ExportDialog  # formats, folder, name, embeddings; shows the checks
+
+        dialog = ExportDialog(run_dir, self)
+        dialog.exported.connect(self._on_exported)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def export_run(self, run_dir: str | Path, out_dir: str | Path) -> BackgroundTask:
         """Export the run's encoder in every format, off the GUI thread, with a cancellable progress dialog."""
