@@ -123,8 +123,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 def cmd_presets(args: argparse.Namespace) -> int:
     for name in preset_names():
         cfg = load_preset(name)
-        print(f"{name:<14} method={cfg.method.name:<10} backbone={cfg.backbone.name:<9} "
-              f"epochs={cfg.train.epochs} batch={cfg.train.batch_size}")
+        print(f"{name:<15} method={cfg.method.name:<15} backbone={cfg.backbone.name:<9} data={cfg.data.source:<7} "
+              f"epochs={cfg.train.epochs:<3} batch={cfg.train.batch_size}")
     return 0
 
 
