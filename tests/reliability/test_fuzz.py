@@ -113,3 +113,26 @@ def test_random_folders_load_or_raise_a_labbench_error(files):
             assert len(split.train) > 0 and len(split.eval) > 0
         except LabbenchError as err:
             assert str(err)
+
+
+FILE_MAGIC = st.sampled_from([b"", b"PK\x03\x04", b"\x80\x02", b"\x80\x04\x95", b"\x08\x00\x00\x00\x00\x00\x00\x00{",
+                              b"\x08\x07\x12\x04", b"PK\x05\x06" + bytes(18)])
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.tuples(FILE_MAGIC, st.binary(max_size=200)).map(b"".join),
+       st.sampled_from([".pt", ".safetensors", ".ts", ".onnx"]))
+def test_random_checkpoint_and_encoder_files_raise_only_labbench_errors(content, suffix):
+    from labbench.engine.checkpoint import load_checkpoint
+    from labbench.export import load_encoder
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "model" + suffix)
+        with open(path, "wb") as f:
+            f.write(content)
+        for load in (load_checkpoint, load_encoder):
+            try:
+                load(path)
+            except LabbenchError as err:
+                assert path in str(err)
