@@ -76,6 +76,7 @@ def test_a_truncated_checkpoint_is_named_and_the_run_fails_cleanly(finished_run)
     assert finished.status == "failed" and "truncated or corrupt" in finished.message
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol:UserWarning")
 @pytest.mark.parametrize("how", ["torch.save", "pickle"])
 def test_a_checkpoint_that_would_run_code_is_refused_and_never_runs_it(tmp_path, monkeypatch, how):
     monkeypatch.chdir(tmp_path)

@@ -139,3 +139,20 @@ def test_run_folders_with_missing_or_foreign_files_open_with_what_is_there(tmp_p
     assert runs[only_config.name].method == "simclr" and runs[only_config.name].step is None
     older = runs[old_config.name]
     assert older.loss == 1.5 and any("removed_key" in p for p in older.problems)
+
+
+def test_an_evaluation_cancelled_midway_keeps_the_earlier_result_whole(tmp_path, tiny_config):
+    from labbench.evaluate.protocols import evaluate_run, read_eval
+
+    run = Trainer(tiny_config, runs_root=tmp_path).fit().run_dir
+    first = evaluate_run(run, ["knn"], device="cpu", baselines=False)
+    calls = []
+
+    def cancel_halfway(done, total):
+        calls.append(done)
+        return len(calls) < 3
+
+    with pytest.raises(InterruptedError):
+        evaluate_run(run, ["knn", "linear"], device="cpu", baselines=False, progress=cancel_halfway)
+    assert not _leftovers(run)
+    assert read_eval(run).scores == first.scores
