@@ -109,13 +109,20 @@ class EvaluationView(ThemedWidget):
         self.all_button.clicked.connect(lambda: self.evaluate(list(PROTOCOLS)))
         self.refresh_button.clicked.connect(self.refresh)
         self.table.itemSelectionChanged.connect(self._selection_changed)
-        self.refresh()
+        self._selection_changed()
+        self._listed = False  # the runs are read when the view is first shown
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if not self._listed:
+            self.refresh()
 
     # -- the table -------------------------------------------------------------------------
     @Slot()
     def refresh(self) -> None:
         """Read every run's eval.json again, keeping the selected run selected."""
         selected = self.selected_run()
+        self._listed = True
         runs = [str(info.path) for info in list_runs(self.runs_root)] if self.runs_root is not None else []
         self.rows = results_table(runs)
         self.paths = runs + [None] * (len(self.rows) - len(runs))

@@ -40,7 +40,7 @@ class RunPicker(QWidget):
         row.addWidget(self.refresh_button)
         self.combo.currentIndexChanged.connect(self._index_changed)
         self.refresh_button.clicked.connect(self.refresh)
-        self.refresh()
+        self.listed = False  # the runs folder is read when first needed (hidden docks read nothing)
 
     def current(self) -> str | None:
         return self.combo.currentData()
@@ -52,6 +52,7 @@ class RunPicker(QWidget):
     def refresh(self) -> None:
         """Re-read the runs folder, keeping the chosen run when it is still there (else the newest)."""
         before = self.current()
+        self.listed = True
         infos = list_runs(self.runs_root) if self.runs_root is not None else []
         self.combo.blockSignals(True)
         self.combo.clear()

@@ -44,8 +44,6 @@ class RunViewer(ThemedWidget):
         layout.addLayout(self.body, 1)
         layout.addWidget(self.tasks)
         self.picker.run_changed.connect(self.set_run)
-        if self.picker.current() is not None:
-            self.set_run(self.picker.current())
 
     @Slot(str)
     def set_run(self, run_dir: str) -> None:
@@ -57,6 +55,8 @@ class RunViewer(ThemedWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
+        if not self.picker.listed:
+            self.picker.refresh()  # chooses the newest run unless one was chosen already
         if self._stale:
             self._catch_up()
 

@@ -68,5 +68,6 @@ def test_picking_another_image_and_epoch_redraws(viewer, qtbot):
 def test_runs_without_a_vit_are_not_offered(qtbot, simclr_run):
     widget = AttentionViewer(simclr_run.parent)
     qtbot.addWidget(widget)
-    assert widget.picker.paths() == []
+    widget.picker.refresh()
+    assert widget.picker.listed and widget.picker.paths() == []
     assert not widget.picker.select(simclr_run)
