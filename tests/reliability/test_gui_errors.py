@@ -169,3 +169,19 @@ def test_closing_during_a_run_saves_a_whole_checkpoint(qtbot, window, tiny_confi
     assert (run / "checkpoints" / "last.pt").is_file()
     assert not [p for p in run.rglob("*") if p.name.endswith(".tmp")]
     assert Trainer.resume(run).config.train.epochs == 1000
+
+
+def test_closing_during_an_export_leaves_only_whole_files(qtbot, window, tiny_config, tmp_path):
+    from PySide6.QtCore import QThreadPool
+
+    from labbench.export import load_encoder
+
+    run = Trainer(tiny_config, runs_root=tmp_path / "runs").fit().run_dir
+    out = tmp_path / "out"
+    window.export_run(run, out)
+    window.close()
+    assert QThreadPool.globalInstance().waitForDone(WAIT)
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    for path in out.iterdir():
+        if path.suffix in (".pt", ".safetensors", ".ts", ".onnx"):
+            load_encoder(path)
