@@ -351,16 +351,21 @@ class MainWindow(QMainWindow):
             self.open_run(folder)
 
     def open_run(self, run_dir: str | Path) -> None:
-        """Show a run folder: its curves overlaid, its config in the panels (ready to resume)."""
+        """Show a run folder: its curves overlaid, its config in the panels (ready to resume). A folder
+        with a missing or unreadable config (an older version's, a damaged one) shows its curves alone."""
         run_dir = Path(run_dir)
+        records = read_metrics(run_dir)
         try:
             config = load_run_config(run_dir)
         except LabbenchError as err:
-            self._report(str(err), "error")
-            return
+            if not records:
+                self._report(str(err), "error")
+                return
+            config = None
+            self.log_panel.add(f"{err}; showing its curves, keeping the current settings", "warning")
         self.run_list.add_run(run_dir, checked=True)
-        self.plots.load_records(str(run_dir), run_label(run_dir), read_metrics(run_dir))
-        if not self.session.is_active():
+        self.plots.load_records(str(run_dir), run_label(run_dir), records)
+        if config is not None and not self.session.is_active():
             self.state.set(config)
         self.log_panel.add(f"opened run {run_dir}")
 

@@ -143,8 +143,12 @@ def test_run_folders_with_missing_or_damaged_files_are_listed_and_open_with_what
     write(runs / "20200101-000001-simclr-bad" / "config.toml", b"not = [toml")
     window.run_list.refresh()
     assert len(window.run_list.paths()) == 2
-    window.open_run(runs / "20200101-000001-simclr-bad")
+    window.open_run(runs / "20200101-000001-simclr-bad")  # no curves, no settings: nothing to show
     assert "not a valid TOML file" in _log(window)
+    config = window.state.config
+    window.open_run(runs / "20200101-000000-simclr-old")  # curves without a config: shown as they are
+    assert str(runs / "20200101-000000-simclr-old") in window.plots.runs
+    assert "no config.toml" in _log(window) and window.state.config == config
     _assert_responsive(qtbot, window)
 
 
