@@ -67,6 +67,7 @@ def test_every_file_write_under_labbench_is_atomic():
 
 def test_the_audit_sees_a_direct_write(tmp_path, monkeypatch):
     bad = tmp_path / "bad.py"
-    bad.write_text("import json\ndef f(p, x):\n    p.write_text(x)\n    open(p, 'w').write(x)\n    json.dump(x, open(p, 'a'))\n")
+    bad.write_text("import json\ndef f(p, x):\n    p.write_text(x)\n    open(p, 'w').write(x)\n"
+                   "    json.dump(x, open(p, 'a'))\n")
     monkeypatch.setattr(f"{__name__}.PACKAGE", tmp_path)  # names are made relative to it
     assert len(_direct_writes(bad)) == 4  # json.dump and its open count apart

@@ -3,7 +3,6 @@ run code is refused with a CheckpointError naming the file — never loaded, nev
 
 from __future__ import annotations
 
-import os
 import pickle
 import random
 import signal
@@ -18,7 +17,7 @@ import torch
 
 from labbench.config import apply_overrides, dump_toml
 from labbench.engine import Control, Trainer
-from labbench.engine.checkpoint import load_checkpoint, save_checkpoint
+from labbench.engine.checkpoint import load_checkpoint
 from labbench.errors import CheckpointError
 from labbench.export import load_encoder
 
