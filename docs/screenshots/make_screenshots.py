@@ -1,6 +1,7 @@
 """Regenerate the window screenshots in this folder: dark and light theme, before and during a run.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py --inspect
 
 Settings and runs go to a temporary folder, so the person's own layout is never touched. The run is
 the SimCLR preset on the built-in shapes; the "during" shots are taken once it has finished
@@ -40,6 +41,11 @@ def settle(app: QApplication, seconds: float = 0.5) -> None:
 
 
 def main() -> None:
+    if "--inspect" in sys.argv[1:]:  # the Inspect views, one by one: see inspect_screenshots.py
+        from inspect_screenshots import main as inspect_main
+
+        inspect_main([a for a in sys.argv[1:] if a != "--inspect"])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2, help="epochs to wait for before the 'during' shots")
     parser.add_argument("--out", type=Path, default=HERE)

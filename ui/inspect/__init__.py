@@ -72,4 +72,5 @@ run_view("Affinity matrix", AffinityViewer)
 register_inspect_view("Evaluation", evaluation)
 register_inspect_view("Pretext-task gallery", pretext_gallery)
 register_inspect_view("InfoNCE explorer", lambda w: inspect_dock("InfoNCE explorer", InfoNCEExplorer(), w))
-register_inspect_view("Contrastive simulator", lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))
+register_inspect_view("Contrastive simulator",
+                      lambda w: inspect_dock("Contrastive simulator", ContrastiveSimulator(), w))

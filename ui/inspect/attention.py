@@ -265,7 +265,8 @@ class AttentionViewer(RunViewer):
         }
         name = "mean of heads" if self.head == MEAN else f"head {self.head + 1}"
         self.score.setText(
-            f"Jaccard vs the object mask at {self.fraction:.0%} of the mass — {name}: <b>{self.jaccard['chosen']:.2f}</b>"
+            f"Jaccard vs the object mask at {self.fraction:.0%} of the mass — "
+            f"{name}: <b>{self.jaccard['chosen']:.2f}</b>"
             f" · mean map {self.jaccard['mean_map']:.2f} · best head {self.jaccard['best_head']:.2f}"
             f" · mean map over the {len(masks)} probe images {self.jaccard['all_images']:.2f}"
         )

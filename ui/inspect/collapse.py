@@ -75,7 +75,7 @@ class CollapseDashboard(RunViewer):
         self.markers: list[pg.InfiniteLine] = []
         self.legends: dict[str, pg.LegendItem] = {}
         places = {"std": (0, 0), "rank": (0, 1), "geometry": (0, 2), "entropy": (1, 1), "center": (1, 2)}
-        for key, (title, ylabel, curves) in PLOTS.items():
+        for key, (_title, ylabel, curves) in PLOTS.items():
             plot = self.canvas.addPlot(*places[key], axisItems={"bottom": EpochAxis("bottom")})
             plot.setLabel("bottom", "epoch")
             plot.getAxis("left").enableAutoSIPrefix(False)
@@ -149,7 +149,7 @@ class CollapseDashboard(RunViewer):
     # -- drawing ---------------------------------------------------------------------------
     def _draw_history(self) -> None:
         h = self.history
-        for key, (_title, _ylabel, curves) in PLOTS.items():
+        for _title, _ylabel, curves in PLOTS.values():
             for series, _name, _dashed in curves:
                 values = h.series.get(series)
                 if values is None:
@@ -170,8 +170,10 @@ class CollapseDashboard(RunViewer):
         self.probe = probe
         edges = np.linspace(-1.0, 1.0, HIST_BINS + 1)
         for item, values in ((self.pos_hist, probe.positive), (self.neg_hist, probe.negative)):
-            counts = np.histogram(np.clip(values, -1, 1), edges, density=True)[0] if len(values) else np.zeros(HIST_BINS)
-            item.setData(edges, counts)
+            if len(values):
+                item.setData(edges, np.histogram(np.clip(values, -1, 1), edges, density=True)[0])
+            else:
+                item.setData(edges, np.zeros(HIST_BINS))
         if "feature_std" not in probe.metrics:
             self.collapsed = None
             self.verdict.setText(f"Epoch {epoch}: no collapse signals in this probe file.")

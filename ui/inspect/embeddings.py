@@ -54,6 +54,9 @@ class FeatureSet:
     class_names: list[str]
     epoch: int
 
+    def class_name(self, label: int) -> str:
+        return self.class_names[label] if 0 <= label < len(self.class_names) else "no class"
+
 
 class HoverCard(QFrame):
     """A thumbnail with a caption, floating over the plot next to the mouse."""
@@ -269,7 +272,7 @@ class EmbeddingViewer(RunViewer):
             return
         fg = current_theme().plot_foreground
         for c in np.unique(self.data.labels):
-            name = self.data.class_names[c] if 0 <= c < len(self.data.class_names) else "no class"
+            name = self.data.class_name(int(c))
             sample = pg.ScatterPlotItem(size=8, pen=None, brush=class_colour(c) if c >= 0 else current_theme().muted)
             self.legend.addItem(sample, name)
         self.legend.setLabelTextColor(fg)
@@ -277,9 +280,7 @@ class EmbeddingViewer(RunViewer):
 
     def caption_of(self, row: int) -> str:
         d = self.data
-        name = ""
-        if d.labels is not None and 0 <= d.labels[row] < len(d.class_names):
-            name = d.class_names[d.labels[row]]
+        name = "" if d.labels is None or d.labels[row] < 0 else d.class_name(int(d.labels[row]))
         return f"#{int(d.indices[row])} {name}".strip()
 
     # -- hover, click, region --------------------------------------------------------------
@@ -301,8 +302,9 @@ class EmbeddingViewer(RunViewer):
         k = self.k_spin.value()
         self.neighbours = nearest_neighbours(self.data.features, row, k)
         idx, sims = self.neighbours
+        theme = current_theme()
         self.marks.setData(pos=self.projection.points[np.concatenate([[row], idx])],
-                           pen=[pg.mkPen(current_theme().text, width=2)] + [pg.mkPen(current_theme().warning, width=2)] * len(idx))
+                           pen=[pg.mkPen(theme.text, width=2)] + [pg.mkPen(theme.warning, width=2)] * len(idx))
         self.retrieval.clear()
         query = QListWidgetItem(icon(self.data.images[row], THUMB), f"query\n{self.caption_of(row)}")
         query.setToolTip("the clicked image")
@@ -358,8 +360,7 @@ class EmbeddingViewer(RunViewer):
         classes = ""
         if self.data.labels is not None and len(self.region):
             counts = Counter(self.data.labels[self.region].tolist())
-            classes = ": " + ", ".join(f"{n} {self.data.class_names[c] if 0 <= c < len(self.data.class_names) else 'no class'}"
-                                       for c, n in counts.most_common())
+            classes = ": " + ", ".join(f"{n} {self.data.class_name(c)}" for c, n in counts.most_common())
         shown = f" (the first {MAX_LISTED} shown)" if len(self.region) > MAX_LISTED else ""
         self.region_title.setText(f"{len(self.region)} images in the rectangle{classes}{shown}")
 

@@ -15,7 +15,8 @@ class EpochScrubber(QWidget):
         super().__init__(parent)
         self.epochs: list[int] = []
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setToolTip("Scrub through training: the probe images as the model saw them at the end of each epoch")
+        self.slider.setToolTip("Scrub through training: the probe images as the model saw them "
+                               "at the end of each epoch")
         self.slider.setPageStep(1)
         self.label = QLabel("no epochs yet")
         self.label.setMinimumWidth(90)

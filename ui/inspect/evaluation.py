@@ -60,7 +60,8 @@ class EvaluationView(ThemedWidget):
 
         self.buttons = {p: QPushButton(f"Run {PROTOCOL_TITLES[p]}") for p in PROTOCOLS}
         self.buttons["knn"].setToolTip("Weighted k-NN on frozen features (seconds)")
-        self.buttons["linear"].setToolTip("Logistic regression on frozen features, weight decay chosen on a held-out split")
+        self.buttons["linear"].setToolTip("Logistic regression on frozen features, "
+                                          "weight decay chosen on a held-out split")
         self.buttons["finetune"].setToolTip("Encoder and a linear head trained together (the slowest)")
         self.all_button = QPushButton("Run all three")
         self.refresh_button = QPushButton("Refresh")
@@ -186,7 +187,8 @@ class EvaluationView(ThemedWidget):
         if run_dir is None:
             self.tasks.show_message("Select a run in the table first.", error=True)
             return
-        baselines, max_train, epochs = self.baselines_box.isChecked(), self.max_train.value() or None, self.epochs.value()
+        baselines, epochs = self.baselines_box.isChecked(), self.epochs.value()
+        max_train = self.max_train.value() or None
         names = ", ".join(PROTOCOL_TITLES[p] for p in protocols)
         self.tasks.start(
             f"{names} on {Path(run_dir).name}",

@@ -79,6 +79,9 @@ class ExportDialog(QDialog):
         self.table.setHorizontalHeaderLabels(["Format", "File", "Size", "Check: largest |difference|"])
         self.table.verticalHeader().hide()
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        rows = len(FORMATS) + 0.5  # every format visible without scrolling
+        self.table.setMinimumHeight(round(self.table.horizontalHeader().sizeHint().height()
+                                          + rows * self.table.verticalHeader().defaultSectionSize()))
         self.table.hide()
         self.summary = QLabel()
         self.summary.setWordWrap(True)
@@ -94,7 +97,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.summary)
         layout.addWidget(self.tasks)
         layout.addWidget(self.buttons)
-        self.resize(720, 460)
+        self.resize(760, 560)
 
         self.browse_button.clicked.connect(self._browse)
         self.name.textChanged.connect(self._validate)
@@ -156,7 +159,8 @@ class ExportDialog(QDialog):
         self.table.show()
         extra = ""
         if result.embeddings:
-            extra = f" Embeddings: {', '.join(sorted(result.embeddings))} in {next(iter(result.embeddings.values())).parent}."
+            folder = next(iter(result.embeddings.values())).parent
+            extra = f" Embeddings: {', '.join(sorted(result.embeddings))} in {folder}."
         self.summary.setText(f"Written to {result.folder}, with the model card {result.card_path.name}; each file was "
                              f"loaded back and run on the run's eval images.{extra}")
         self.exported.emit(result)

@@ -246,7 +246,8 @@ class InfoNCEExplorer(ThemedWidget):
         self.readout.setText(
             f"s⁺ = {pos:+.2f} &nbsp; s⁻ = {neg_text} &nbsp; τ = {self._tau:.3g}<br>"
             f"<b>L = −log e<sup>s⁺/τ</sup> / (e<sup>s⁺/τ</sup> + Σ e<sup>s⁻/τ</sup>) = {loss:.4f}</b>"
-            f" &nbsp; p(positive) = {probs[0]:.3f} &nbsp; hardest negative n{hardest + 1}: p = {probs[hardest + 1]:.3f}<br>"
+            f" &nbsp; p(positive) = {probs[0]:.3f}"
+            f" &nbsp; hardest negative n{hardest + 1}: p = {probs[hardest + 1]:.3f}<br>"
             f"chance level log(K+1) = {math.log(k + 1):.3f} &nbsp; "
             f"bound on mutual information: I ≥ log(K+1) − L = {math.log(k + 1) - loss:.3f} nats"
         )

@@ -17,11 +17,12 @@ from ui.theme import current_theme
 
 
 def class_colour(index: int) -> QColor:
-    """A distinct colour per class label: the theme's curve colours, then evenly spaced hues."""
+    """A distinct colour per class label: the theme's curve colours, then hues a golden angle apart
+    (bright enough for the dark theme, saturated enough for the light one)."""
     curves = current_theme().curves
     if 0 <= index < len(curves):
         return QColor(curves[index])
-    return pg.intColor(index, hues=max(index + 1, 12), values=1, maxValue=230)
+    return QColor.fromHsv(round(index * 137.5) % 360, 170, 225)
 
 
 def style_plot(plot: pg.PlotItem, title: str | None = None) -> None:

@@ -55,7 +55,8 @@ class TaskBar(QWidget):
         row.addWidget(self.cancel_button)
         self._show_busy(False)
 
-    def start(self, description: str, work: Callable[[Progress], Any], on_done: Callable[[Any], None]) -> BackgroundTask:
+    def start(self, description: str, work: Callable[[Progress], Any],
+              on_done: Callable[[Any], None]) -> BackgroundTask:
         """Run ``work`` (cancelling the job before it); ``on_done(result)`` runs in the GUI thread."""
         self.cancel()
         _delete_finished_jobs()

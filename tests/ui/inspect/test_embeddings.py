@@ -106,7 +106,8 @@ def test_twenty_thousand_points_are_one_scatter_item(viewer):
     viewer.data = FeatureSet(viewer.run_dir, 0, torch.from_numpy(rng.normal(size=(n, 8)).astype(np.float32)),
                              np.zeros((n, 4, 4, 3), np.uint8), rng.integers(0, 10, n), np.arange(n),
                              [f"class {i}" for i in range(10)], 0)
-    viewer.show_projection(Projection(rng.normal(size=(n, 2)).astype(np.float32), viewer.data.labels, np.arange(n), "pca"))
+    points = rng.normal(size=(n, 2)).astype(np.float32)
+    viewer.show_projection(Projection(points, viewer.data.labels, np.arange(n), "pca"))
     viewer.retrieve(0)
     items = viewer.plot.getViewBox().addedItems
     scatters = [i for i in items if isinstance(i, pg.ScatterPlotItem)]

@@ -1,4 +1,4 @@
-"""The evaluation view: buttons run the protocols off the GUI thread; the table shows runs, baselines, the MAE caveat."""
+"""The evaluation view: protocols run off the GUI thread; the table shows runs, baselines and the MAE caveat."""
 
 from __future__ import annotations
 
