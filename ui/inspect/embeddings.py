@@ -182,6 +182,11 @@ class EmbeddingViewer(RunViewer):
     def reload(self) -> None:
         self.compute()
 
+    def probe_written(self, event) -> None:
+        # embedding the whole eval split every epoch would slow the training it watches: the person decides
+        self.tasks.show_message(f"Epoch {event.epoch} of this run has finished: press Compute to embed "
+                                "the eval images with its newer checkpoint.")
+
     @Slot()
     def recompute(self) -> None:
         """Embed again from the latest checkpoint (e.g. a run that has trained on)."""

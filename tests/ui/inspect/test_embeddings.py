@@ -10,6 +10,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from labbench.engine.events import ProbeEvent
 from labbench.evaluate.projection import Projection, nearest_neighbours
 from ui.inspect.embeddings import EmbeddingViewer, FeatureSet
 
@@ -124,3 +125,9 @@ def test_cancel_stops_a_projection_and_keeps_the_points(viewer, qtbot):
     assert viewer.tasks.status.text() == "cancelled"
     qtbot.wait(1500)
     assert viewer.projection is before
+
+
+def test_a_new_epoch_of_the_run_waits_for_compute(viewer):
+    viewer.on_probe(ProbeEvent(3, 12, str(viewer.run_dir) + "/probes/epoch-0003.npz"))
+    assert not viewer.tasks.is_busy()
+    assert "press Compute" in viewer.tasks.status.text()
