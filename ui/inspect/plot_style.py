@@ -12,6 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QTimer
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
+from shiboken6 import isValid
 
 from ui.theme import current_theme
 
@@ -51,10 +52,21 @@ def image_view_box(invert_y: bool = True) -> pg.ViewBox:
 class ThemedWidget(QWidget):
     """A widget whose ``restyle()`` runs again after every theme switch."""
 
+    _restyle_pending = False
+
     def restyle(self) -> None:
         """Apply the current theme to the widget's plots (override)."""
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 (Qt override)
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange):
-            QTimer.singleShot(0, self.restyle)  # after apply_theme has recorded the new theme's name
+        # One switch sends several palette events; restyle once, after apply_theme has recorded the new
+        # theme's name — and not at all when the widget has been deleted in between.
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) \
+                and not self._restyle_pending:
+            self._restyle_pending = True
+            QTimer.singleShot(0, self._restyle_later)
         super().changeEvent(event)
+
+    def _restyle_later(self) -> None:
+        if isValid(self):
+            self._restyle_pending = False
+            self.restyle()

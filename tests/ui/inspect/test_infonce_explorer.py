@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from PySide6.QtWidgets import QApplication
 
 from labbench.losses import info_nce_from_similarities
 from ui.inspect.infonce_explorer import InfoNCEExplorer
+from ui.theme import DARK, LIGHT, apply_theme
 
 
 @pytest.fixture
@@ -78,3 +80,13 @@ def test_the_negative_count_sets_the_targets_shown(explorer):
     assert len(explorer.similarities()[1]) == 7
     assert sum(t.isVisible() for t in explorer.targets) == 9
     assert f"log(K+1) = {math.log(8):.3f}" in explorer.readout.text()
+
+
+def test_switching_the_theme_restyles_the_plots(explorer, qtbot):
+    app = QApplication.instance()
+    try:
+        apply_theme(app, "light")
+        qtbot.waitUntil(lambda: explorer.circle.opts["pen"].color().name() == LIGHT.muted, timeout=3000)
+    finally:
+        apply_theme(app, "dark")
+    qtbot.waitUntil(lambda: explorer.circle.opts["pen"].color().name() == DARK.muted, timeout=3000)
