@@ -22,8 +22,13 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/labbench train --preset simclr --data shapes --set train.epochs=5
 
+# Three pytest processes: the window-error tests abort (SIGABRT, no Python traceback) when they run in the
+# same process after tests/ui — some Qt state left by earlier windows; each group passes on its own.
+GUI_ERRORS := tests/reliability/test_gui_errors.py
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs
+	$(BIN)/python -m pytest -q -rs --ignore=tests/ui --ignore=$(GUI_ERRORS)
+	$(BIN)/python -m pytest -q -rs tests/ui
+	$(BIN)/python -m pytest -q -rs $(GUI_ERRORS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simclr_shapes.py
