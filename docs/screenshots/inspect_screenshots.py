@@ -167,6 +167,10 @@ def main(argv: list[str] | None = None) -> None:
     wait_until(app, lambda: dialog.export_result is not None or not dialog.tasks.is_busy(), 600)
     shoot(app, dialog, "export", args.out)
 
+    for widget in QApplication.topLevelWidgets():  # closed and deleted while the application still exists
+        widget.close()
+        widget.deleteLater()
+    settle(app, 1.0)
     if args.runs is None:
         shutil.rmtree(scratch, ignore_errors=True)
 

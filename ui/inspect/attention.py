@@ -55,6 +55,7 @@ class AttentionViewer(RunViewer):
         super().__init__(runs_root, accepts=is_vit_run, parent=parent)
 
         self.head_combo = QComboBox()
+        self.head_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.head_combo.setToolTip("One head's map, or their mean")
         self.mass_slider = QSlider(Qt.Orientation.Horizontal)
         self.mass_slider.setRange(5, 100)
@@ -75,7 +76,7 @@ class AttentionViewer(RunViewer):
         self.images.setFlow(QListView.Flow.LeftToRight)
         self.images.setWrapping(False)
         self.images.setIconSize(QSize(THUMB, THUMB))
-        self.images.setFixedHeight(THUMB + 30)
+        self.images.setFixedHeight(THUMB + 34)
         self.images.setToolTip("The run's probe images: the same eval images at every epoch")
 
         self.canvas = pg.GraphicsLayoutWidget()
@@ -157,7 +158,7 @@ class AttentionViewer(RunViewer):
         with QSignalBlocker(self.images):
             self.images.clear()
             for i, rgb in enumerate(images):
-                item = QListWidgetItem(icon(rgb, THUMB), "")
+                item = QListWidgetItem(icon(rgb, THUMB), str(i + 1))
                 item.setToolTip(f"probe image {i + 1} (eval image {int(self.arrays['indices'][i])})")
                 self.images.addItem(item)
             self.image_index = min(self.image_index, len(images) - 1)
@@ -226,7 +227,8 @@ class AttentionViewer(RunViewer):
         i = self.image_index
         picture = self.arrays["images"][i]
         chosen = maps.mean[i] if self.head == MEAN else maps.heads[i, self.head]
-        self.picture_item.setImage(picture)
+        # the image in grey under the heat map, so the map's colours are not confused with the image's
+        self.picture_item.setImage(np.repeat(picture.mean(axis=2, keepdims=True), 3, axis=2).astype(np.uint8))
         self.heat_item.setImage(heat_rgba(maps.upsampled(chosen).numpy()))
         keep = maps.upsampled(keep_mass(chosen, self.fraction)).numpy()
         kept = (picture * (0.2 + 0.8 * keep[..., None])).astype(np.uint8)
@@ -243,7 +245,7 @@ class AttentionViewer(RunViewer):
     def _show_titles(self) -> None:
         theme = current_theme()
         name = "mean of heads" if self.head == MEAN else f"head {self.head + 1}"
-        self.heat_title.setText(f"CLS attention, {name}", color=theme.plot_foreground)
+        self.heat_title.setText(f"CLS attention, {name} (over the image in grey)", color=theme.plot_foreground)
         self.keep_title.setText(f"patches holding {self.fraction:.0%} of the mass", color=theme.plot_foreground)
         for h, label in enumerate(self.head_labels):
             chosen = h - 1 == self.head

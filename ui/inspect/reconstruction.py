@@ -30,6 +30,8 @@ from ui.inspect.run_viewer import RunViewer
 from ui.theme import current_theme
 
 GAP = 2  # pixels between the pictures of the mosaic
+ROWS_PER_BLOCK = 4
+LOSS_SPACE = 1.8  # panel widths right of each block, where the losses are written
 DEBOUNCE_MS = 150
 TITLES = {"original": "original", "masked": "masked", "reconstruction": "reconstruction", "pasted": "pasted"}
 
@@ -38,14 +40,24 @@ def has_decoder(info: RunInfo) -> bool:
     return info.method is None or hasattr(METHODS.get(info.method), "reconstruct")
 
 
-def mosaic(rows: list[list[np.ndarray]], background: tuple[int, int, int]) -> np.ndarray:
-    """Equal-size H×W×3 pictures in a grid with ``GAP`` px between them: one array for one ImageItem."""
-    h, w = rows[0][0].shape[:2]
-    out = np.empty((len(rows) * (h + GAP) - GAP, len(rows[0]) * (w + GAP) - GAP, 3), dtype=np.uint8)
+def row_origins(count: int, h: int, w: int) -> list[tuple[int, int]]:
+    """Top-left pixel of each image's row of panels: ``ROWS_PER_BLOCK`` rows a block, blocks side by side
+    with room for the losses between them (so eight probe images fill a wide view, not a tall strip)."""
+    block_width = round(len(PANELS) * (w + GAP) + LOSS_SPACE * w)
+    return [((i // ROWS_PER_BLOCK) * block_width, (i % ROWS_PER_BLOCK) * (h + GAP)) for i in range(count)]
+
+
+def mosaic(pictures: dict[str, np.ndarray], background: tuple[int, int, int]) -> np.ndarray:
+    """Every image's panels (``pictures[name]``: K×H×W×3) at :func:`row_origins`: one array for one ImageItem."""
+    count, h, w = pictures[PANELS[0]].shape[:3]
+    origins = row_origins(count, h, w)
+    width = max(x for x, _ in origins) + len(PANELS) * (w + GAP) - GAP
+    height = min(count, ROWS_PER_BLOCK) * (h + GAP) - GAP
+    out = np.empty((height, width, 3), dtype=np.uint8)
     out[:] = background
-    for r, row in enumerate(rows):
-        for c, picture in enumerate(row):
-            out[r * (h + GAP) : r * (h + GAP) + h, c * (w + GAP) : c * (w + GAP) + w] = picture
+    for i, (x, y) in enumerate(origins):
+        for c, name in enumerate(PANELS):
+            out[y : y + h, x + c * (w + GAP) : x + c * (w + GAP) + w] = pictures[name][i]
     return out
 
 
@@ -78,9 +90,7 @@ class ReconstructionViewer(RunViewer):
         self.canvas.addItem(self.box)
         self.mosaic_item = image_item()
         self.box.addItem(self.mosaic_item)
-        self.titles = [pg.TextItem(TITLES[name], anchor=(0.5, 1)) for name in PANELS]
-        for title in self.titles:
-            self.box.addItem(title)
+        self.titles: list[pg.TextItem] = []  # the panel names above each block
         self.loss_items: list[pg.TextItem] = []
         self.caption = QLabel()
         self.caption.setWordWrap(True)
@@ -188,37 +198,40 @@ class ReconstructionViewer(RunViewer):
         self.redraw()
 
     def redraw(self) -> None:
-        theme = current_theme()
-        for title in self.titles:
-            title.setColor(theme.plot_foreground)
         if self.pictures is None:
             return
+        theme = current_theme()
         count, h, w = self.pictures["original"].shape[:3]
-        for c, title in enumerate(self.titles):
-            title.setPos(c * (w + GAP) + w / 2, -GAP)
         background = tuple(int(theme.plot_background[i : i + 2], 16) for i in (1, 3, 5))
-        rows = [[self.pictures[name][i] for name in PANELS] for i in range(count)]
-        picture = mosaic(rows, background)
+        picture = mosaic(self.pictures, background)
         self.mosaic_item.setImage(picture)
-        self._place_losses(count, h, len(PANELS) * (w + GAP))
-        # room for the titles above and each row's loss on the right (text is not part of the items' bounds)
-        self.box.setRange(xRange=(0, picture.shape[1] + 1.6 * w), yRange=(-0.3 * h, picture.shape[0]), padding=0.02)
-        losses = self.pictures["loss"]
-        for item, loss in zip(self.loss_items, losses):
+        origins = row_origins(count, h, w)
+        blocks = sorted({x for x, _ in origins})
+        self.titles = self._texts(self.titles, len(blocks) * len(PANELS), (0.5, 1))
+        for k, title in enumerate(self.titles):
+            x = blocks[k // len(PANELS)] + (k % len(PANELS)) * (w + GAP) + w / 2
+            title.setText(TITLES[PANELS[k % len(PANELS)]], color=theme.plot_foreground)
+            title.setPos(x, -GAP)
+        self.loss_items = self._texts(self.loss_items, count, (0, 0.5))
+        for (x, y), item, loss in zip(origins, self.loss_items, self.pictures["loss"]):
             item.setText(f"loss {loss:.3f}", color=theme.plot_foreground)
-        self.caption.setText(f"{self.source} Mean loss {losses.mean():.4f}. "
+            item.setPos(x + len(PANELS) * (w + GAP), y + h / 2)
+        # room for the titles above and the last block's losses on the right (text is outside the items' bounds)
+        self.box.setRange(xRange=(0, picture.shape[1] + LOSS_SPACE * w), yRange=(-0.3 * h, picture.shape[0]),
+                          padding=0.02)
+        self.caption.setText(f"{self.source} Mean loss {self.pictures['loss'].mean():.4f}. "
                              "Pasted: the reconstruction with the visible patches put back.")
 
-    def _place_losses(self, count: int, h: int, x: int) -> None:
-        """One text per row, right of the pictures (made once per number of rows)."""
-        if len(self.loss_items) != count:
-            for item in self.loss_items:
-                self.box.removeItem(item)
-            self.loss_items = [pg.TextItem(anchor=(0, 0.5)) for _ in range(count)]
-            for item in self.loss_items:
-                self.box.addItem(item)
-        for i, item in enumerate(self.loss_items):
-            item.setPos(x, i * (h + GAP) + h / 2)
+    def _texts(self, items: list[pg.TextItem], count: int, anchor: tuple[float, float]) -> list[pg.TextItem]:
+        """``count`` text items in the view: the same ones while the count stays, else made again."""
+        if len(items) == count:
+            return items
+        for item in items:
+            self.box.removeItem(item)
+        items = [pg.TextItem(anchor=anchor) for _ in range(count)]
+        for item in items:
+            self.box.addItem(item)
+        return items
 
     def restyle(self) -> None:
         style_canvas(self.canvas)
