@@ -113,8 +113,11 @@ def resized_crop(x: Tensor, boxes: Tensor, size: int) -> Tensor:
     theta = torch.stack(
         [w / width, zero, (2 * left + w) / width - 1, zero, h / height, (2 * top + h) / height - 1], dim=1
     ).view(n, 2, 3)
-    grid = F.affine_grid(theta, [n, c, size, size], align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    # views are data: sampled in x's precision even inside a training step's bf16 autocast (affine_grid is a
+    # batched matmul, which autocast would round to bf16, and grid_sample wants grid and image alike)
+    with torch.autocast(x.device.type, enabled=False):
+        grid = F.affine_grid(theta, [n, c, size, size], align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 def random_resized_crop(

@@ -40,6 +40,16 @@ def test_copies_of_one_image_in_a_batch_get_different_views():
     assert torch.unique(views, dim=0).shape[0] == 4
 
 
+def test_views_made_inside_a_bf16_autocast_training_step_equal_the_float32_views():
+    images = torch.randint(0, 256, (6, 3, 24, 24), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    pipeline = ViewPipeline(AugmentConfig(blur_p=1.0, solarize_p=0.5), 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = pipeline(images, torch.Generator().manual_seed(1))
+    outside = pipeline(images, torch.Generator().manual_seed(1))
+    assert inside.dtype == torch.float32
+    torch.testing.assert_close(inside, outside)
+
+
 def test_one_image_preview_works():
     out = ViewPipeline(AugmentConfig(), 32)(_images(1, size=40), _gen(0))
     assert out.shape == (1, 3, 32, 32)
