@@ -16,6 +16,7 @@ again, so the private memory (RssAnon) is reported too.
 
 from __future__ import annotations
 
+import labbench  # noqa: F401, I001 — before torch: it sets OpenMP's wait policy as the CLI does
 import argparse
 import json
 import subprocess

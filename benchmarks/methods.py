@@ -10,6 +10,7 @@ random-init row is the same backbone untrained, scored by the same weighted k-NN
 
 from __future__ import annotations
 
+import labbench  # noqa: F401, I001 — before torch: it sets OpenMP's wait policy as the CLI does
 import argparse
 import json
 import subprocess

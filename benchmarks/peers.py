@@ -1,7 +1,7 @@
 """Our trainer against lightly's recommended pipeline: images/s, and k-NN accuracy at equal wall time.
 
-    python benchmarks/peers.py [--device cpu|cuda] [--methods simclr,moco,byol,dino]
-                               [--warmup 3] [--steps 10] [--accuracy-seconds 120] [--accuracy-methods simclr]
+    python benchmarks/peers.py [--device cpu|cuda] [--methods simclr,moco,byol,dino] [--warmup N] [--steps N]
+                               [--accuracy-seconds 120] [--accuracy-methods simclr] [--peer-channels-last]
 
 Both sides train the same modules (our backbone and heads, built from the method's preset with the
 same seed), at the same batch size and image size, with the same optimiser and schedule. What
@@ -14,7 +14,8 @@ differs is everything around them:
   (NTXentLoss, NTXentLoss with a memory bank, NegativeCosineSimilarity, DINOLoss) and
   ``update_momentum``, in a plain PyTorch loop (bf16 autocast on CUDA too, as lightly's benchmarks).
   The PIL images are decoded once and kept in RAM, which spares lightly the JPEG decoding a folder
-  dataset would pay for.
+  dataset would pay for. ``--peer-channels-last`` also gives it our channels_last model layout, to
+  show how much of the difference is the layout and how much the data pipeline.
 
 Throughput: a warm-up, then N timed steps each, in one process. Accuracy: each side trains for the
 same seconds with its cosine schedule fitted to the steps its own throughput allows, then both
@@ -24,6 +25,7 @@ the GPU's dense bf16 peak that the model's FLOPs (torch.utils.flop_counter) reac
 
 from __future__ import annotations
 
+import labbench  # noqa: F401, I001 — before torch: it sets OpenMP's wait policy as the CLI does
 import argparse
 import tempfile
 import time
@@ -292,11 +294,14 @@ PEER_RECIPES: dict[str, Callable[[Method, RunConfig], PeerRecipe]] = {
 class LightlyPipeline:
     """lightly's data pipeline and a plain PyTorch loop around the same modules our trainer trains."""
 
-    def __init__(self, cfg: RunConfig, train: ImageSet, device: torch.device, total_steps: int | None = None) -> None:
+    def __init__(self, cfg: RunConfig, train: ImageSet, device: torch.device, total_steps: int | None = None,
+                 channels_last: bool = False) -> None:
         self.cfg, self.device = cfg, device
         self.bf16 = use_bf16(cfg.train.precision, device)
         torch.manual_seed(cfg.train.seed)
         self.method = build_method(cfg, dataset_size=len(train)).to(device)
+        if channels_last:
+            self.method = self.method.to(memory_format=torch.channels_last)
         self.recipe = PEER_RECIPES[cfg.method.name](self.method, cfg)
         self.loader = DataLoader(
             PILImages(train.images, self.recipe.transform), batch_size=cfg.train.batch_size, shuffle=True,
@@ -428,12 +433,12 @@ class ThroughputRow:
 
 
 def compare_throughput(method: str, overrides: list[str], device: torch.device, warmup: int, steps: int,
-                       runs_root: str, count_flops: bool = False) -> ThroughputRow:
+                       runs_root: str, count_flops: bool = False, peer_channels_last: bool = False) -> ThroughputRow:
     """Images/s of our trainer and of lightly's pipeline for ``method``, one after the other."""
     cfg = method_config(method, overrides)
     split = load_split(cfg.data)
     ours = trainer_images_per_sec(cfg, warmup, steps, runs_root)
-    peer = LightlyPipeline(cfg, split.train, device)
+    peer = LightlyPipeline(cfg, split.train, device, channels_last=peer_channels_last)
     try:
         theirs = peer.images_per_sec(warmup, steps)
         lightly_flops = peer.step_flops() if count_flops else 0
@@ -469,37 +474,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--methods", default=",".join(PEER_METHODS))
-    parser.add_argument("--warmup", type=int, default=3, help="steps before timing")
-    parser.add_argument("--steps", type=int, default=10, help="timed steps")
+    parser.add_argument("--warmup", type=int, help="steps before timing (default: 3 on the CPU, 20 on CUDA)")
+    parser.add_argument("--steps", type=int, help="timed steps (default: 10 on the CPU, 100 on CUDA)")
     parser.add_argument("--backbone", help="override every preset's backbone (default on CUDA: resnet18)")
     parser.add_argument("--batch", type=int, help="override every preset's batch size (default on CUDA: 512)")
     parser.add_argument("--accuracy-seconds", type=float, default=120.0, help="training time per side; 0 skips")
     parser.add_argument("--accuracy-methods", default="simclr")
     parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if not in the table")
+    parser.add_argument("--peer-channels-last", action="store_true", help="give lightly's loop our channels_last layout")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="extra config override")
     args = parser.parse_args()
 
     device = resolve_device(args.device)
     cuda = device.type == "cuda"
-    backbone = args.backbone or ("resnet18" if cuda else None)
-    batch = args.batch or (512 if cuda else None)
-    overrides = [f"train.device={device.type}", *args.set]
-    overrides += [f"backbone.name={backbone}"] if backbone else []
-    overrides += [f"train.batch_size={batch}"] if batch else []
+    warmup, steps = args.warmup or (20 if cuda else 3), args.steps or (100 if cuda else 10)
+    overrides = [f"train.device={device.type}"]
+    if cuda:  # a GPU step is milliseconds: a CIFAR-sized set, so that epochs (and lightly's worker restarts) are rare
+        overrides += ["backbone.name=resnet18", "train.batch_size=512", "data.num_images=60000"]
+    overrides += [f"backbone.name={args.backbone}"] if args.backbone else []
+    overrides += [f"train.batch_size={args.batch}"] if args.batch else []
+    overrides += args.set
     import lightly
 
     print(f"{machine_line(device)} · lightly {lightly.__version__}")
-    print(f"warm-up {args.warmup} steps, then {args.steps} timed steps per side; lightly: {physical_cores()} "
-          f"DataLoader workers; overrides: {' '.join(overrides)}\n")
+    print(f"warm-up {warmup} steps, then {steps} timed steps per side; lightly: {physical_cores()} DataLoader "
+          f"workers{', channels_last model' if args.peer_channels_last else ''}; overrides: {' '.join(overrides)}\n")
 
     rows = []
     with tempfile.TemporaryDirectory() as runs_root:
         for method in args.methods.split(","):
-            row = compare_throughput(method, overrides, device, args.warmup, args.steps, runs_root, count_flops=cuda)
+            row = compare_throughput(method, overrides, device, warmup, steps, runs_root, count_flops=True,
+                                     peer_channels_last=args.peer_channels_last)
             rows.append(row)
             print(f"  {method}: ours {row.ours:,.0f} img/s, lightly {row.lightly:,.0f} img/s", flush=True)
-        headers = ["method", "backbone", "ours img/s", "lightly img/s", "ratio"]
-        table = [[r.method, r.backbone, f"{r.ours:,.0f}", f"{r.lightly:,.0f}", f"{r.ours / r.lightly:.2f}×"] for r in rows]
+        headers = ["method", "backbone", "batch", "ours img/s", "lightly img/s", "ratio", "ours TFLOP/s", "lightly TFLOP/s"]
+        table = [[r.method, r.backbone, str(r.batch), f"{r.ours:,.0f}", f"{r.lightly:,.0f}", f"{r.ours / r.lightly:.2f}×",
+                  f"{r.ours_flops / r.batch * r.ours / 1e12:.3g}", f"{r.lightly_flops / r.batch * r.lightly / 1e12:.3g}"]
+                 for r in rows]
         if cuda:
             name, peak = gpu_peak_tflops(device, args.peak_tflops)
             headers += ["ours % bf16 peak", "lightly % bf16 peak"]
@@ -508,19 +519,19 @@ def main() -> None:
                          f"{100 * r.lightly_flops / r.batch * r.lightly / (peak * 1e12):.1f} %"]
         print()
         print_table(headers, table)
-        if cuda:
-            print(f"\npeak assumed: {name}, {peak:g} TFLOP/s dense bf16; FLOPs per step counted by FlopCounterMode")
+        print("\nFLOPs of a training step (forward and backward) counted by torch.utils.flop_counter.FlopCounterMode"
+              + (f"; peak assumed: {name}, {peak:g} TFLOP/s dense bf16" if cuda else ""))
 
         if args.accuracy_seconds > 0:
-            print(f"\nk-NN accuracy after {args.accuracy_seconds:g} s of training each (shapes, same split, same k-NN):")
+            print(f"\nk-NN accuracy after {args.accuracy_seconds:g} s of training each (same split, same weighted k-NN):")
             acc_rows = []
             for method in args.accuracy_methods.split(","):
                 ours, our_steps, theirs, their_steps = compare_accuracy(
                     method, overrides, device, args.accuracy_seconds, runs_root)
                 acc_rows.append([method, f"{100 * ours:.1f} % ({our_steps} steps)",
                                  f"{100 * theirs:.1f} % ({their_steps} steps)"])
+                print(f"  {method}: ours {acc_rows[-1][1]}, lightly {acc_rows[-1][2]}", flush=True)
             print_table(["method", "ours", "lightly"], acc_rows)
-
 
 if __name__ == "__main__":
     main()

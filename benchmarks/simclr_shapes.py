@@ -13,6 +13,7 @@ the self-supervised run and the k-NN bank, test/ for the eval side); it is skipp
 
 from __future__ import annotations
 
+import labbench  # noqa: F401, I001 — before torch: it sets OpenMP's wait policy as the CLI does
 import argparse
 import tempfile
 from pathlib import Path
@@ -30,7 +31,9 @@ from peers import compare_throughput, knn_of, knn_score, method_config, train_ou
 CIFAR10_JPG = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10-jpg"
 DATASETS = {
     "shapes": [],
-    "cifar10": ["data.source=folder", f"data.root={str(CIFAR10_JPG)!r}", "data.num_images=0"],
+    # every train/ image is trained on and in the k-NN bank, every test/ image is scored
+    "cifar10": ["data.source=folder", f"data.root={str(CIFAR10_JPG)!r}", "data.num_images=0",
+                "eval.max_bank=10000", "eval.max_eval=2000"],
 }
 
 
