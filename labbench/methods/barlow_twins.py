@@ -18,8 +18,7 @@ from torch import Tensor
 
 from labbench import distributed, losses
 from labbench.config import MethodConfig
-from labbench.methods.base import Method, PreviewPanel
-from labbench.methods.byol import asymmetric_pipelines, asymmetric_preview
+from labbench.methods.asymmetric_views import AsymmetricViewMethod
 from labbench.models import build_backbone, projection_mlp
 
 
@@ -32,7 +31,7 @@ class BarlowTwinsConfig(MethodConfig):
     projector_layers: int = Field(3, ge=1, le=6, description="Linear layers in the projector (BN and ReLU between).")
 
 
-class BarlowTwins(Method):
+class BarlowTwins(AsymmetricViewMethod):
     Config = BarlowTwinsConfig
     paper = (
         "Zbontar, Jing, Misra, LeCun, Deny. Barlow Twins: Self-Supervised Learning via Redundancy Reduction. "
@@ -46,15 +45,6 @@ class BarlowTwins(Method):
         self.projector = projection_mlp(
             self.encoder.feature_dim, cfg.projector_dim, cfg.projector_dim, num_layers=cfg.projector_layers
         )
-        self.pipelines = asymmetric_pipelines(augment, image_size)
-
-    # -- views ---------------------------------------------------------------------------------
-
-    def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
-        return {"view_1": self.pipelines[0](images, g), "view_2": self.pipelines[1](images, g)}
-
-    def preview(self, image: Tensor, g: torch.Generator) -> list[PreviewPanel]:
-        return asymmetric_preview(self.pipelines, list(self.make_views(image[None], g).values()))
 
     # -- forward and loss ----------------------------------------------------------------------
 

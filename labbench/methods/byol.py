@@ -14,13 +14,12 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
 from labbench import losses
-from labbench.augment import ViewPipeline
-from labbench.config import AugmentConfig, MethodConfig
-from labbench.methods.base import Method, PreviewPanel, to_panel_image
-from labbench.methods.momentum import MomentumSchedule, ema_update, frozen_copy
+from labbench.config import MethodConfig
+from labbench.methods.asymmetric_views import AsymmetricViewMethod
+from labbench.methods.momentum import MomentumMethod, frozen_copy
 from labbench.models import build_backbone, projection_mlp
 
 
@@ -33,30 +32,7 @@ class BYOLConfig(MethodConfig):
     momentum_cosine: bool = Field(True, description="Raise τ to 1 along a cosine over training (paper).")
 
 
-def asymmetric_pipelines(augment: AugmentConfig, image_size: int) -> tuple[ViewPipeline, ViewPipeline]:
-    """BYOL's two view recipes (Grill et al. 2020, Table 6): blur p = 1.0 / 0.1, solarize p = 0 / 0.2.
-
-    Barlow Twins, VICReg and MoCo v3 train on the same pair of recipes.
-    """
-    return (
-        ViewPipeline(augment, image_size, blur_p=1.0, solarize_p=0.0),
-        ViewPipeline(augment, image_size, blur_p=0.1, solarize_p=0.2),
-    )
-
-
-def asymmetric_preview(pipelines: tuple[ViewPipeline, ...], views: list[Tensor]) -> list[PreviewPanel]:
-    """One panel per view of a single image, titled with its recipe's blur and solarize chances."""
-    return [
-        PreviewPanel(
-            f"view {i} — blur p {pipe.blur_p:g}, solarize p {pipe.solarize_p:g}",
-            to_panel_image(view[0]),
-            group="views",
-        )
-        for i, (pipe, view) in enumerate(zip(pipelines, views), start=1)
-    ]
-
-
-class BYOL(Method):
+class BYOL(AsymmetricViewMethod, MomentumMethod):
     Config = BYOLConfig
     paper = "Grill et al. Bootstrap Your Own Latent: A New Approach to Self-Supervised Learning. NeurIPS 2020."
     summary = "Predict a slowly moving target network's projection of the other view; no negatives."
@@ -68,17 +44,7 @@ class BYOL(Method):
         self.predictor = projection_mlp(cfg.projection_dim, cfg.predictor_hidden_dim, cfg.projection_dim)
         self.target_encoder = frozen_copy(self.encoder)
         self.target_projector = frozen_copy(self.projector)
-        self.pipelines = asymmetric_pipelines(augment, image_size)
-        self.momentum_schedule = MomentumSchedule(cfg.base_momentum, cfg.momentum_cosine)
-        self._momentum = cfg.base_momentum
-
-    # -- views ---------------------------------------------------------------------------------
-
-    def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
-        return {"view_1": self.pipelines[0](images, g), "view_2": self.pipelines[1](images, g)}
-
-    def preview(self, image: Tensor, g: torch.Generator) -> list[PreviewPanel]:
-        return asymmetric_preview(self.pipelines, list(self.make_views(image[None], g).values()))
+        self.start_momentum(cfg.base_momentum, cfg.momentum_cosine)
 
     # -- forward and loss ----------------------------------------------------------------------
 
@@ -96,10 +62,5 @@ class BYOL(Method):
 
     # -- after the step: the target follows the online network -------------------------------------
 
-    def after_step(self, step: int, total_steps: int) -> None:
-        self._momentum = self.momentum_schedule(step, total_steps)
-        ema_update(self.target_encoder, self.encoder, self._momentum)
-        ema_update(self.target_projector, self.projector, self._momentum)
-
-    def current_momentum(self) -> float:
-        return self._momentum
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.target_encoder, self.encoder), (self.target_projector, self.projector)]

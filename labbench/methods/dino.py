@@ -24,8 +24,8 @@ from labbench.augment import ViewPipeline, denormalize
 from labbench.augment.patches import random_patch_mask
 from labbench.config import MethodConfig
 from labbench.errors import ConfigError
-from labbench.methods.base import Method, PreviewPanel, to_panel_image
-from labbench.methods.momentum import MomentumSchedule, ema_update, frozen_copy
+from labbench.methods.base import PreviewPanel, to_panel_image
+from labbench.methods.momentum import MomentumMethod, frozen_copy
 from labbench.models import DINOHead, VisionTransformer, build_backbone
 
 #: shown where the student's patch was replaced by the mask token (preview only)
@@ -122,7 +122,7 @@ def masked_tokens(vit: VisionTransformer, x: Tensor, mask: Tensor, mask_token: T
         handle.remove()
 
 
-class DINO(Method):
+class DINO(MomentumMethod):
     Config = DINOConfig
     paper = "Caron et al. Emerging Properties in Self-Supervised Vision Transformers. ICCV 2021."
     summary = "A student matches a centred, sharpened EMA teacher across global and local crops; no labels, no negatives."
@@ -156,8 +156,7 @@ class DINO(Method):
         self.local_size = local_crop_size(image_size, cfg.local_crops_size, granularity)
         self.local_pipeline = ViewPipeline(augment, self.local_size, crop_scale=cfg.local_crops_scale, blur_p=0.5)
 
-        self.momentum_schedule = MomentumSchedule(cfg.momentum_teacher, cosine=True)
-        self._momentum = cfg.momentum_teacher
+        self.start_momentum(cfg.momentum_teacher, cosine=True)
         self._teacher_temp = self.teacher_temperature(0.0)
 
     @property
@@ -257,12 +256,8 @@ class DINO(Method):
                     for p in head.last_layer.parameters():
                         p.grad = None
 
-    def after_step(self, step: int, total_steps: int) -> None:
-        self._momentum = self.momentum_schedule(step, total_steps)
-        ema_update(self.teacher, self.student, self._momentum)
-
-    def current_momentum(self) -> float:
-        return self._momentum
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.teacher, self.student)]
 
     # -- inspection -----------------------------------------------------------------------------
 

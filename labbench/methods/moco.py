@@ -23,8 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline
 from labbench.config import MethodConfig
-from labbench.methods.base import Method
-from labbench.methods.momentum import MomentumSchedule, ema_update, frozen_copy
+from labbench.methods.momentum import MomentumMethod, frozen_copy
 from labbench.models import build_backbone, projection_mlp
 
 
@@ -87,7 +86,7 @@ def unshuffle_batch(y: Tensor, unshuffle: Tensor) -> Tensor:
     return _own_share(distributed.gather_no_grad(y)[unshuffle], y.shape[0])
 
 
-class MoCo(Method):
+class MoCo(MomentumMethod):
     """MoCo v1/v2. Built with ``dataset_size`` (the trainer passes it), the queue holds at most that many keys."""
 
     Config = MoCoConfig
@@ -106,8 +105,7 @@ class MoCo(Method):
         self.key_head = frozen_copy(self.head)
         self.temperature = cfg.temperature or (0.07 if cfg.version == 1 else 0.2)
         self.pipeline = ViewPipeline(augment, image_size, blur_p=0.0 if cfg.version == 1 else None)
-        self.momentum_schedule = MomentumSchedule(cfg.momentum, cfg.momentum_cosine)
-        self._momentum = cfg.momentum
+        self.start_momentum(cfg.momentum, cfg.momentum_cosine)
         # groups only matter where there is batch norm (not in a ViT)
         has_bn = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.encoder.modules())
         self.bn_group_size = cfg.bn_group_size if has_bn else None
@@ -167,13 +165,11 @@ class MoCo(Method):
         self.queue[slots] = keys.to(self.queue.dtype)
         self.queue_ptr.copy_((self.queue_ptr + keys.shape[0]) % size)
 
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.key_encoder, self.encoder), (self.key_head, self.head)]
+
     def after_step(self, step: int, total_steps: int) -> None:
-        self._momentum = self.momentum_schedule(step, total_steps)
-        ema_update(self.key_encoder, self.encoder, self._momentum)
-        ema_update(self.key_head, self.head, self._momentum)
+        super().after_step(step, total_steps)
         if self._new_keys is not None:
             self.enqueue(distributed.gather_no_grad(self._new_keys))
             self._new_keys = None
-
-    def current_momentum(self) -> float:
-        return self._momentum

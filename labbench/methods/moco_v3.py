@@ -14,13 +14,12 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
 from labbench import distributed, losses
 from labbench.config import MethodConfig
-from labbench.methods.base import Method, PreviewPanel
-from labbench.methods.byol import asymmetric_pipelines, asymmetric_preview
-from labbench.methods.momentum import MomentumSchedule, ema_update, frozen_copy
+from labbench.methods.asymmetric_views import AsymmetricViewMethod
+from labbench.methods.momentum import MomentumMethod, frozen_copy
 from labbench.models import VisionTransformer, build_backbone, projection_mlp
 
 
@@ -57,7 +56,7 @@ def contrastive_loss(q: Tensor, k: Tensor, temperature: float) -> Tensor:
     return 2 * temperature * loss
 
 
-class MoCoV3(Method):
+class MoCoV3(AsymmetricViewMethod, MomentumMethod):
     Config = MoCoV3Config
     paper = "Chen, Xie, He. An Empirical Study of Training Self-Supervised Vision Transformers. ICCV 2021."
     summary = "Match each view's query to the momentum encoder's key of the other view, against the batch's other keys."
@@ -75,17 +74,7 @@ class MoCoV3(Method):
         self.predictor = projection_mlp(out, hidden, out, num_layers=2, last_bn=is_vit)
         self.momentum_encoder = frozen_copy(self.encoder)
         self.momentum_projector = frozen_copy(self.projector)
-        self.pipelines = asymmetric_pipelines(augment, image_size)
-        self.momentum_schedule = MomentumSchedule(cfg.momentum, cfg.momentum_cosine)
-        self._momentum = cfg.momentum
-
-    # -- views ---------------------------------------------------------------------------------
-
-    def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
-        return {"view_1": self.pipelines[0](images, g), "view_2": self.pipelines[1](images, g)}
-
-    def preview(self, image: Tensor, g: torch.Generator) -> list[PreviewPanel]:
-        return asymmetric_preview(self.pipelines, list(self.make_views(image[None], g).values()))
+        self.start_momentum(cfg.momentum, cfg.momentum_cosine)
 
     # -- forward and loss ----------------------------------------------------------------------
 
@@ -102,10 +91,5 @@ class MoCoV3(Method):
 
     # -- after the step: the momentum encoder follows ----------------------------------------------
 
-    def after_step(self, step: int, total_steps: int) -> None:
-        self._momentum = self.momentum_schedule(step, total_steps)
-        ema_update(self.momentum_encoder, self.encoder, self._momentum)
-        ema_update(self.momentum_projector, self.projector, self._momentum)
-
-    def current_momentum(self) -> float:
-        return self._momentum
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.momentum_encoder, self.encoder), (self.momentum_projector, self.projector)]

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from labbench.engine.schedules import momentum_schedule
+from labbench.methods.base import Method
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
@@ -42,3 +43,27 @@ class MomentumSchedule:
         if total_steps not in self._table:
             self._table = {total_steps: momentum_schedule(self.base, total_steps)}
         return float(self._table[total_steps][min(step, total_steps - 1)])
+
+
+class MomentumMethod(Method):
+    """Base of the methods whose frozen copies follow online modules by EMA after every optimiser step.
+
+    ``__init__`` calls :meth:`start_momentum`; :meth:`ema_pairs` names the (frozen copy, online module) pairs.
+    """
+
+    def start_momentum(self, base: float, cosine: bool) -> None:
+        """The momentum: ``base`` throughout, or from ``base`` to 1 along a cosine over training."""
+        self.momentum_schedule = MomentumSchedule(base, cosine)
+        self._momentum = base
+
+    def ema_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(frozen copy, online module) pairs, each copy made with :func:`frozen_copy`."""
+        raise NotImplementedError
+
+    def after_step(self, step: int, total_steps: int) -> None:
+        self._momentum = self.momentum_schedule(step, total_steps)
+        for frozen, online in self.ema_pairs():
+            ema_update(frozen, online, self._momentum)
+
+    def current_momentum(self) -> float:
+        return self._momentum

@@ -17,8 +17,7 @@ from torch import Tensor
 
 from labbench import distributed, losses
 from labbench.config import MethodConfig
-from labbench.methods.base import Method, PreviewPanel
-from labbench.methods.byol import asymmetric_pipelines, asymmetric_preview
+from labbench.methods.asymmetric_views import AsymmetricViewMethod
 from labbench.models import build_backbone, projection_mlp
 
 
@@ -31,7 +30,7 @@ class VICRegConfig(MethodConfig):
     expander_layers: int = Field(3, ge=1, le=6, description="Linear layers in the expander (BN and ReLU between).")
 
 
-class VICReg(Method):
+class VICReg(AsymmetricViewMethod):
     Config = VICRegConfig
     paper = (
         "Bardes, Ponce, LeCun. VICReg: Variance-Invariance-Covariance Regularization for Self-Supervised Learning. "
@@ -45,15 +44,6 @@ class VICReg(Method):
         self.expander = projection_mlp(
             self.encoder.feature_dim, cfg.expander_dim, cfg.expander_dim, num_layers=cfg.expander_layers
         )
-        self.pipelines = asymmetric_pipelines(augment, image_size)
-
-    # -- views ---------------------------------------------------------------------------------
-
-    def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
-        return {"view_1": self.pipelines[0](images, g), "view_2": self.pipelines[1](images, g)}
-
-    def preview(self, image: Tensor, g: torch.Generator) -> list[PreviewPanel]:
-        return asymmetric_preview(self.pipelines, list(self.make_views(image[None], g).values()))
 
     # -- forward and loss ----------------------------------------------------------------------
 
