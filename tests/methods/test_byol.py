@@ -5,27 +5,13 @@ import math
 import pytest
 import torch
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
-from labbench.engine import StepEvent, Trainer
 from labbench.methods.byol import BYOL, BYOLConfig
-
-TINY_RUN = [
-    "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",
-    "train.batch_size=32", "train.epochs=5", "train.log_every_steps=1", "train.num_threads=2",
-    "optim.name=sgd", "optim.lr=0.5", "optim.warmup_epochs=0",
-    "eval.max_bank=100", "eval.max_eval=32", "eval.knn_k=5",
-    "augment.crop_scale=[0.5, 1.0]", "augment.jitter_p=0", "augment.grayscale_p=0",
-]
+from tests.methods.conftest import GENTLE_VIEWS, make_tiny, random_images, short_run
 
 
 def _byol(seed=0, **cfg) -> BYOL:
-    torch.manual_seed(seed)
     cfg = BYOLConfig(**{"projection_dim": 8, "hidden_dim": 16, "predictor_hidden_dim": 16, **cfg})
-    return BYOL(cfg, BackboneConfig(name="cnn", width=8), AugmentConfig(), 16)
-
-
-def _images(n: int = 16) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return make_tiny(BYOL, cfg, seed)
 
 
 def _target(byol: BYOL) -> list[torch.Tensor]:
@@ -44,7 +30,7 @@ def test_paper_defaults():
 
 def test_the_target_receives_no_gradient_and_is_never_optimised():
     byol = _byol()
-    loss, _ = byol(_images(), torch.Generator().manual_seed(1))
+    loss, _ = byol(random_images(), torch.Generator().manual_seed(1))
     loss.backward()
     assert all(not p.requires_grad and p.grad is None for p in _target(byol))
     assert all(p.grad is not None for p in [*_online(byol), *byol.predictor.parameters()])
@@ -64,7 +50,7 @@ def test_the_predictor_exists_only_online():
 def test_after_a_real_step_the_target_moves_by_ema_on_a_cosine_schedule():
     byol = _byol()
     optimizer = torch.optim.SGD([p for p in byol.parameters() if p.requires_grad], lr=0.5)
-    loss, _ = byol(_images(), torch.Generator().manual_seed(1))
+    loss, _ = byol(random_images(), torch.Generator().manual_seed(1))
     loss.backward()
     optimizer.step()
     before = [p.clone() for p in _target(byol)]
@@ -79,7 +65,7 @@ def test_after_a_real_step_the_target_moves_by_ema_on_a_cosine_schedule():
 def test_the_two_views_follow_different_recipes():
     byol = _byol()
     assert [(p.blur_p, p.solarize_p) for p in byol.pipelines] == [(1.0, 0.0), (0.1, 0.2)]
-    panels = byol.preview(_images(1)[0], torch.Generator().manual_seed(1))
+    panels = byol.preview(random_images(1)[0], torch.Generator().manual_seed(1))
     assert [p.title for p in panels] == ["view 1 — blur p 1, solarize p 0", "view 2 — blur p 0.1, solarize p 0.2"]
     assert all(p.group == "views" and p.image.shape == (16, 16, 3) for p in panels)
 
@@ -95,13 +81,11 @@ def test_state_dict_round_trip_keeps_the_target():
 
 
 def test_a_short_run_learns(tmp_path):
-    cfg = apply_overrides(RunConfig(), [
-        *TINY_RUN, "method.name=byol", "method.projection_dim=16", "method.hidden_dim=32",
+    steps = short_run(
+        tmp_path, *GENTLE_VIEWS, "method.name=byol", "method.projection_dim=16", "method.hidden_dim=32",
         "method.predictor_hidden_dim=32",
-    ])
-    events = []
-    assert Trainer(cfg, [events.append], runs_root=tmp_path).fit().status == "completed"
-    losses = [e.loss for e in events if isinstance(e, StepEvent)]
+    )
+    losses = [e.loss for e in steps]
     assert len(losses) == 20 and all(math.isfinite(v) and 0 <= v <= 8 for v in losses)
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
-    assert all(e.momentum is not None and 0.996 <= e.momentum <= 1 for e in events if isinstance(e, StepEvent))
+    assert all(e.momentum is not None and 0.996 <= e.momentum <= 1 for e in steps)

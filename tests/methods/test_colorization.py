@@ -8,29 +8,17 @@ import torch.nn.functional as F
 
 from labbench.augment import denormalize, normalize
 from labbench.augment.pretext import lightness_image, rgb_to_lab
-from labbench.config import RunConfig, apply_overrides
 from labbench.data.shapes import generate_shapes
-from labbench.methods import build_method
 from labbench.methods.colorization import Colorization
+from tests.methods.conftest import build_tiny, train_on_fixed_batch
 
 IMAGES = generate_shapes(16, 16, seed=0).images
 WHOLE = ["augment.crop_scale=[1.0, 1.0]", "augment.crop_ratio=[1.0, 1.0]", "augment.flip_p=0.0"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread beats two that fight over a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(*overrides: str) -> Colorization:
-    torch.manual_seed(0)
-    return build_method(apply_overrides(RunConfig(), [
-        "method.name=colorization", "data.image_size=16", "backbone.name=cnn", "backbone.width=8", *overrides,
-    ]))
+    return build_tiny("colorization", 16, *overrides)
 
 
 def test_input_is_the_lightness_alone_and_targets_sit_at_the_feature_map_resolution():
@@ -80,14 +68,8 @@ def test_rebalancing_up_weights_rare_colours_from_the_ab_seen_so_far():
 
 def test_training_on_a_fixed_batch_drives_the_loss_down():
     method = _build("method.rebalance=false")
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(15):
-        loss, metrics = method.training_step(IMAGES, torch.Generator().manual_seed(0))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses, history = train_on_fixed_batch(method, IMAGES)
+    metrics = history[-1]
     assert losses[-1] < losses[0] - 1.0  # in nats; the floor is the soft targets' own entropy (≈ 1.2)
     assert metrics["bin_accuracy"].dim() == 0
 

@@ -12,15 +12,11 @@ from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_over
 from labbench.engine import StepEvent, Trainer
 from labbench.errors import ConfigError
 from labbench.methods.cpc import CPC, CPCConfig, MaskedConvContext, RowGRU, row_pairs
+from tests.methods.conftest import make_tiny, random_images, train_on_fixed_batch
 
 
 def _cpc(image_size=16, horizon=2, **cfg) -> CPC:
-    torch.manual_seed(0)
-    return CPC(CPCConfig(horizon=horizon, **cfg), BackboneConfig(name="cnn", width=8), AugmentConfig(), image_size)
-
-
-def _images(n=4, size=16, seed=0) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    return make_tiny(CPC, CPCConfig(horizon=horizon, **cfg), image_size=image_size)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3])
@@ -63,7 +59,7 @@ def test_context_of_the_last_row_reaches_the_first_row():
 def test_patches_are_encoded_one_by_one():
     method = _cpc()
     method.eval()  # batch norm in eval mode: no statistics shared between patches
-    view = resize_center(_images(2), 16)
+    view = resize_center(random_images(2), 16)
     patches = patch_grid(view, 7, 0.5)
     assert patches.shape[-1] == method.patch_size == 4
     z = method.encode_grid(patches)
@@ -83,15 +79,9 @@ def test_horizon_must_stay_inside_the_grid():
 
 def test_training_on_a_fixed_batch_lowers_the_loss():
     method = _cpc()
-    images = _images(8)
-    opt = torch.optim.AdamW(method.parameters(), lr=3e-3)
-    curve = []
-    for _ in range(10):
-        loss, metrics = method.training_step(images, torch.Generator().manual_seed(0))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        curve.append(loss.item())
+    images = random_images(8)
+    curve, history = train_on_fixed_batch(method, images, 10, torch.optim.AdamW(method.parameters(), lr=3e-3))
+    metrics = history[-1]
     assert set(metrics) == {"loss_k1", "loss_k2"}
     assert curve[0] == pytest.approx(math.log(8 * 6 * 7), rel=0.2)  # chance: one positive among all targets
     assert curve[-1] < 0.8 * curve[0]
@@ -113,7 +103,7 @@ def test_trainer_runs_cpc_steps(tmp_path, context):
 
 def test_preview_frames_context_and_predicted_rows():
     method = _cpc(image_size=32, horizon=3)
-    panels = method.preview(_images(1, 32)[0], torch.Generator().manual_seed(0))
+    panels = method.preview(random_images(1, 32)[0], torch.Generator().manual_seed(0))
     assert [p.group for p in panels] == ["views", "tiles"]
     assert "context of rows 1–4" in panels[1].title and "predicts rows 5–7" in panels[1].title
     tiles = panels[1].image
@@ -125,14 +115,14 @@ def test_preview_frames_context_and_predicted_rows():
 
 def test_state_round_trip_keeps_weights_and_batch_norm_statistics():
     method = _cpc()
-    method.training_step(_images(), torch.Generator().manual_seed(0))  # moves the running statistics
+    method.training_step(random_images(4), torch.Generator().manual_seed(0))  # moves the running statistics
     with torch.no_grad():
         for p in method.parameters():
             p.add_(0.01)
     copy = _cpc()
     copy.load_state_dict(method.state_dict())
     method.eval(), copy.eval()
-    view = resize_center(_images(), 16)
+    view = resize_center(random_images(4), 16)
     torch.testing.assert_close(method.embed(view), copy.embed(view))
 
 

@@ -3,29 +3,17 @@
 import pytest
 import torch
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.data.shapes import generate_shapes
 from labbench.engine.checkpoint import load_checkpoint, save_checkpoint
-from labbench.methods import build_method
 from labbench.methods.inpainting import Inpainting
+from tests.methods.conftest import build_tiny, train_on_fixed_batch
 
 IMAGES = generate_shapes(16, 16, seed=0).images
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread beats two that fight over a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(*overrides: str) -> Inpainting:
-    torch.manual_seed(0)
-    return build_method(apply_overrides(RunConfig(), [
-        "method.name=inpainting", "data.image_size=16", "backbone.name=cnn", "backbone.width=8", *overrides,
-    ]))
+    return build_tiny("inpainting", 16, *overrides)
 
 
 def _step(method: Inpainting, seed: int = 0):
@@ -97,13 +85,8 @@ def test_training_on_a_fixed_batch_drives_the_masked_l2_down():
     method = _build()
     optimizer = torch.optim.SGD(method.param_groups(0.0)[0]["params"] + method.param_groups(0.0)[1]["params"],
                                 lr=0.05, momentum=0.9)
-    l2 = []
-    for _ in range(15):
-        loss, metrics = _step(method)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        l2.append(metrics["masked_l2"].item())
+    _, history = train_on_fixed_batch(method, IMAGES, optimizer=optimizer)
+    l2 = [metrics["masked_l2"].item() for metrics in history]
     assert l2[-1] < 0.7 * l2[0]
 
 

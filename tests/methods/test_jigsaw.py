@@ -4,29 +4,16 @@ import pytest
 import torch
 
 from labbench.augment.pretext import hamming_distances, unshuffle_tiles
-from labbench.config import RunConfig, apply_overrides
 from labbench.data.shapes import generate_shapes
-from labbench.methods import build_method
 from labbench.methods.jigsaw import Jigsaw
+from tests.methods.conftest import build_tiny, train_on_fixed_batch
 
 IMAGES = generate_shapes(16, 32, seed=0).images
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread beats two that fight over a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(*overrides: str) -> Jigsaw:
-    torch.manual_seed(0)
-    return build_method(apply_overrides(RunConfig(), [
-        "method.name=jigsaw", "data.image_size=32", "backbone.name=cnn", "backbone.width=8",
-        "method.hidden_dim=64", *overrides,
-    ]))
+    return build_tiny("jigsaw", 32, "method.hidden_dim=64", *overrides)
 
 
 def test_permutation_set_is_a_distinct_buffer_and_its_reported_minimum_hamming_distance_is_real():
@@ -67,14 +54,8 @@ def test_each_tile_is_normalised_on_its_own():
 
 def test_training_on_a_fixed_batch_drives_the_loss_down():
     method = _build("method.num_permutations=8")
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(15):
-        loss, metrics = method.training_step(IMAGES, torch.Generator().manual_seed(0))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses, history = train_on_fixed_batch(method, IMAGES)
+    metrics = history[-1]
     assert losses[-1] < 0.5 * losses[0]
     assert metrics["permutation_accuracy"].dim() == 0
 

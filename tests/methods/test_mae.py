@@ -12,16 +12,13 @@ from labbench.engine import StepEvent, Trainer
 from labbench.errors import ConfigError
 from labbench.methods.mae import MAE, MAEConfig, sincos_position_embedding
 from labbench.models import patchify
+from tests.methods.conftest import make_tiny, random_images, train_on_fixed_batch
 
 
 def _mae(image_size=16, patch_size=4, **cfg) -> MAE:
-    torch.manual_seed(0)
     config = MAEConfig(decoder_depth=1, decoder_width=32, decoder_heads=2, **cfg)
-    return MAE(config, BackboneConfig(name="vit_tiny", patch_size=patch_size, depth=1), AugmentConfig(), image_size)
-
-
-def _images(n=4, size=16, seed=0) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, size, size), dtype=torch.uint8, generator=torch.Generator().manual_seed(seed))
+    return make_tiny(MAE, config, backbone=BackboneConfig(name="vit_tiny", patch_size=patch_size, depth=1),
+                     image_size=image_size)
 
 
 @pytest.mark.parametrize("image_size,patch_size,visible,total", [(224, 16, 49, 196), (32, 4, 16, 64)])
@@ -29,14 +26,14 @@ def test_mae_encoder_sees_25_percent_of_patches(image_size, patch_size, visible,
     method = _mae(image_size, patch_size)
     seen = []
     method.encoder.blocks[0].register_forward_pre_hook(lambda module, args: seen.append(args[0].shape[1]))
-    method.training_step(_images(2, image_size), torch.Generator().manual_seed(0))
+    method.training_step(random_images(2, image_size), torch.Generator().manual_seed(0))
     assert method.num_patches == total
     assert seen == [1 + visible]  # the CLS token and the visible patches, nothing else
 
 
 def test_loss_counts_removed_patches_only():
     method = _mae(norm_pix_loss=True)
-    images = _images()
+    images = random_images(4)
     loss, _ = method.training_step(images, torch.Generator().manual_seed(3))
 
     views = method.make_views(images, torch.Generator().manual_seed(3))
@@ -51,7 +48,7 @@ def test_loss_counts_removed_patches_only():
 
 def test_pasted_reconstruction_equals_input_at_visible_patches():
     method = _mae(image_size=32)
-    images = resize_center(_images(3, 32), 32)
+    images = resize_center(random_images(3, 32), 32)
     out = method.reconstruct(images, mask_ratio=0.75, g=torch.Generator().manual_seed(1))
     visible = ~out["mask"][:, None].expand_as(out["original"])
     assert out["mask"].float().mean().item() == pytest.approx(0.75)
@@ -90,15 +87,8 @@ def test_views_are_crop_and_flip_only():
 
 def test_training_on_a_fixed_batch_lowers_the_loss():
     method = _mae()
-    images = _images(8)
-    opt = torch.optim.AdamW(method.parameters(), lr=3e-3)
-    curve = []
-    for _ in range(10):
-        loss, _ = method.training_step(images, torch.Generator().manual_seed(0))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        curve.append(loss.item())
+    images = random_images(8)
+    curve, _ = train_on_fixed_batch(method, images, 10, torch.optim.AdamW(method.parameters(), lr=3e-3))
     assert curve[-1] < 0.8 * curve[0]
 
 
@@ -117,7 +107,7 @@ def test_trainer_runs_mae_steps(tmp_path):
 
 def test_preview_shows_original_and_masked_input():
     method = _mae(image_size=32)
-    panels = method.preview(_images(1, 32)[0], torch.Generator().manual_seed(0))
+    panels = method.preview(random_images(1, 32)[0], torch.Generator().manual_seed(0))
     assert [p.group for p in panels] == ["views", "masked"]
     assert "48 of 64 patches removed" in panels[1].title
     grey = (panels[1].image == 0.5).all(axis=2)
@@ -127,12 +117,12 @@ def test_preview_shows_original_and_masked_input():
 
 def test_state_round_trip_gives_the_same_reconstruction():
     method = _mae()
-    method.training_step(_images(), torch.Generator().manual_seed(0))[0].backward()
+    method.training_step(random_images(4), torch.Generator().manual_seed(0))[0].backward()
     with torch.no_grad():
         for p in method.parameters():
             p.add_(0.01)
     copy = _mae()
     copy.load_state_dict(method.state_dict())
-    view = resize_center(_images(), 16)
+    view = resize_center(random_images(4), 16)
     mask = random_patch_mask(4, 16, 0.75, torch.Generator().manual_seed(0))
     torch.testing.assert_close(method.predict_patches(view, mask, 0.75), copy.predict_patches(view, mask, 0.75))

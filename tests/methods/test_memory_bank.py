@@ -6,28 +6,18 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
-from labbench.engine import StepEvent, Trainer
+from labbench.config import RunConfig, apply_overrides
+from labbench.engine import Trainer
 from labbench.errors import LabbenchError
 from labbench.methods.memory_bank import MemoryBank, MemoryBankConfig
+from tests.methods.conftest import TINY_RUN, make_tiny, random_images, short_run
 
-TINY_RUN = [
-    "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",
-    "train.batch_size=32", "train.epochs=5", "train.log_every_steps=1", "train.num_threads=2",
-    "optim.name=sgd", "optim.lr=0.5", "optim.warmup_epochs=0",
-    "eval.max_bank=100", "eval.max_eval=32", "eval.knn_k=5",
-    "method.name=memory_bank", "method.num_negatives=64", "method.projection_dim=16",
-]
+BANK = ["method.name=memory_bank", "method.num_negatives=64", "method.projection_dim=16"]
 
 
 def _bank(dataset_size=20, seed=0, **cfg) -> MemoryBank:
-    torch.manual_seed(seed)
     cfg = MemoryBankConfig(**{"projection_dim": 4, "num_negatives": 8, **cfg})
-    return MemoryBank(cfg, BackboneConfig(name="cnn", width=8), AugmentConfig(), 16, dataset_size=dataset_size)
-
-
-def _images(n: int = 8) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return make_tiny(MemoryBank, cfg, seed, dataset_size=dataset_size)
 
 
 def test_paper_defaults():
@@ -56,7 +46,7 @@ def test_a_step_updates_exactly_the_entries_of_its_images_after_the_optimiser_st
     method = _bank()
     before = method.bank.clone()
     idx = torch.arange(8) * 2
-    loss, metrics = method(_images(), torch.Generator().manual_seed(1), indices=idx)
+    loss, metrics = method(random_images(8), torch.Generator().manual_seed(1), indices=idx)
     loss.backward()
     assert torch.equal(method.bank, before)
     method.after_step(0, 10)
@@ -67,9 +57,9 @@ def test_a_step_updates_exactly_the_entries_of_its_images_after_the_optimiser_st
 
 def test_training_without_indices_is_refused_with_a_message():
     with pytest.raises(LabbenchError, match="index"):
-        _bank()(_images(), torch.Generator().manual_seed(1))
+        _bank()(random_images(8), torch.Generator().manual_seed(1))
     with pytest.raises(LabbenchError, match="index"):
-        _bank(dataset_size=None)(_images(), torch.Generator().manual_seed(1), indices=torch.arange(8))
+        _bank(dataset_size=None)(random_images(8), torch.Generator().manual_seed(1), indices=torch.arange(8))
 
 
 def test_state_dict_round_trip_keeps_the_bank():
@@ -81,7 +71,7 @@ def test_state_dict_round_trip_keeps_the_bank():
 
 
 def test_preview_shows_the_single_view():
-    panels = _bank().preview(_images(1)[0], torch.Generator().manual_seed(1))
+    panels = _bank().preview(random_images(1)[0], torch.Generator().manual_seed(1))
     assert [(p.title, p.group) for p in panels] == [("view", "views")]
 
 
@@ -94,7 +84,7 @@ def test_the_trainer_hands_over_the_indices_of_the_images_in_each_batch(tmp_path
         return original(self, images, g, indices=indices)
 
     monkeypatch.setattr(MemoryBank, "training_step", recording)
-    cfg = apply_overrides(RunConfig(), [*TINY_RUN, "train.epochs=1"])
+    cfg = apply_overrides(RunConfig(), [*TINY_RUN, *BANK, "train.epochs=1"])
     trainer = Trainer(cfg, runs_root=tmp_path)
     assert trainer.fit().status == "completed"
     assert trainer.method.bank.shape[0] == len(trainer.train_set) == 128
@@ -106,10 +96,7 @@ def test_the_trainer_hands_over_the_indices_of_the_images_in_each_batch(tmp_path
 
 
 def test_a_short_run_learns_once_the_bank_holds_real_features(tmp_path):
-    events = []
-    cfg = apply_overrides(RunConfig(), TINY_RUN)
-    assert Trainer(cfg, [events.append], runs_root=tmp_path).fit().status == "completed"
-    losses = [e.loss for e in events if isinstance(e, StepEvent)]
+    losses = [e.loss for e in short_run(tmp_path, *BANK)]
     assert len(losses) == 20 and all(math.isfinite(v) for v in losses)
     # the first epoch's positives are the bank's random init; afterwards they are the images' own features
     assert sum(losses[-4:]) / 4 < sum(losses[:4]) / 4

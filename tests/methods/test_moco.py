@@ -6,27 +6,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
+from labbench.config import AugmentConfig, RunConfig, apply_overrides
 from labbench.engine import StepEvent, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.methods.moco import MoCo, MoCoConfig, shuffle_batch, unshuffle_batch
-
-TINY_RUN = [
-    "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",
-    "train.batch_size=32", "train.epochs=5", "train.log_every_steps=1", "train.num_threads=2",
-    "optim.name=sgd", "optim.lr=0.5", "optim.warmup_epochs=0",
-    "eval.max_bank=100", "eval.max_eval=32", "eval.knn_k=5",
-]
+from tests.methods.conftest import GENTLE_VIEWS, TINY_RUN, make_tiny, random_images
 
 
 def _moco(dataset_size=None, seed=0, **cfg) -> MoCo:
-    torch.manual_seed(seed)
-    cfg = MoCoConfig(**{"projection_dim": 4, **cfg})
-    return MoCo(cfg, BackboneConfig(name="cnn", width=8), AugmentConfig(), 16, dataset_size=dataset_size)
-
-
-def _images(n: int = 16) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return make_tiny(MoCo, MoCoConfig(**{"projection_dim": 4, **cfg}), seed, dataset_size=dataset_size)
 
 
 def _gen(seed: int = 1) -> torch.Generator:
@@ -60,7 +48,7 @@ def test_queue_is_clamped_to_the_training_set_size_while_the_config_keeps_the_pa
 
 def test_keys_carry_no_gradient_and_the_key_encoder_is_never_trained():
     moco = _moco(dataset_size=64)
-    loss, _ = moco(_images(), _gen())
+    loss, _ = moco(random_images(), _gen())
     loss.backward()
     assert all(not p.requires_grad and p.grad is None for p in _key_params(moco))
     assert all(p.grad is not None for p in _query_params(moco))
@@ -72,7 +60,7 @@ def test_after_a_real_step_the_key_encoder_moves_by_ema_and_the_keys_are_enqueue
     moco = _moco(dataset_size=64, momentum=0.9)
     optimizer = torch.optim.SGD(moco.parameters(), lr=0.5)
     queue_before = moco.queue.clone()
-    loss, _ = moco(_images(), _gen())
+    loss, _ = moco(random_images(), _gen())
     assert torch.equal(moco.queue, queue_before)  # nothing is enqueued before the step
     loss.backward()
     optimizer.step()
@@ -128,7 +116,7 @@ def test_v1_has_a_linear_head_and_no_blur_v2_an_mlp_head_blur_and_a_warmer_tempe
 
 
 def test_preview_shows_the_query_and_key_views():
-    panels = _moco().preview(_images(1)[0], _gen())
+    panels = _moco().preview(random_images(1)[0], _gen())
     assert [(p.title, p.group) for p in panels] == [("query", "views"), ("key", "views")]
     assert all(p.image.shape == (16, 16, 3) and 0 <= p.image.min() and p.image.max() <= 1 for p in panels)
 
@@ -145,7 +133,7 @@ def test_state_dict_round_trip_keeps_the_queue_its_pointer_and_the_key_encoder()
 def test_a_short_run_learns_once_the_queue_is_full(tmp_path):
     cfg = apply_overrides(RunConfig(), [
         *TINY_RUN, "method.name=moco", "method.queue_size=64", "method.projection_dim=16", "method.bn_group_size=16",
-        "augment.crop_scale=[0.5, 1.0]", "augment.jitter_p=0", "augment.grayscale_p=0",
+        *GENTLE_VIEWS,
     ])
     events = []
     trainer = Trainer(cfg, [events.append], runs_root=tmp_path)

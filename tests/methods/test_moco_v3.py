@@ -6,31 +6,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
-from labbench.engine import StepEvent, Trainer
+from labbench.config import BackboneConfig
 from labbench.methods.moco_v3 import MoCoV3, MoCoV3Config, contrastive_loss
-
-TINY_RUN = [
-    "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",
-    "train.batch_size=32", "train.epochs=5", "train.log_every_steps=1", "train.num_threads=2",
-    "optim.name=sgd", "optim.lr=0.5", "optim.warmup_epochs=0",
-    "eval.max_bank=100", "eval.max_eval=32", "eval.knn_k=5",
-    "augment.crop_scale=[0.5, 1.0]", "augment.jitter_p=0", "augment.grayscale_p=0",
-]
+from tests.methods.conftest import GENTLE_VIEWS, make_tiny, random_images, short_run
 
 
 def _moco_v3(backbone=None, seed=0, **cfg) -> MoCoV3:
-    torch.manual_seed(seed)
-    cfg = MoCoV3Config(**{"projection_dim": 8, "hidden_dim": 16, **cfg})
-    return MoCoV3(cfg, backbone or BackboneConfig(name="cnn", width=8), AugmentConfig(), 16)
+    return make_tiny(MoCoV3, MoCoV3Config(**{"projection_dim": 8, "hidden_dim": 16, **cfg}), seed, backbone)
 
 
 def _vit() -> BackboneConfig:
     return BackboneConfig(name="vit_tiny", patch_size=4, depth=1)
-
-
-def _images(n: int = 16) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 
 
 def test_contrastive_loss_is_cross_entropy_over_the_batch_keys_times_two_tau():
@@ -42,8 +28,8 @@ def test_contrastive_loss_is_cross_entropy_over_the_batch_keys_times_two_tau():
 
 def test_the_loss_is_symmetric_over_the_two_views():
     moco = _moco_v3()
-    loss, _ = moco(_images(), torch.Generator().manual_seed(1))
-    views = moco.make_views(_images(), torch.Generator().manual_seed(1))
+    loss, _ = moco(random_images(), torch.Generator().manual_seed(1))
+    views = moco.make_views(random_images(), torch.Generator().manual_seed(1))
     q1, q2 = (moco.predictor(moco.projector(moco.encoder(views[v]))) for v in ("view_1", "view_2"))
     k1, k2 = (moco.momentum_projector(moco.momentum_encoder(views[v])) for v in ("view_1", "view_2"))
     assert torch.allclose(loss, contrastive_loss(q1, k2, 0.2) + contrastive_loss(q2, k1, 0.2), atol=1e-5)
@@ -52,7 +38,7 @@ def test_the_loss_is_symmetric_over_the_two_views():
 def test_no_queue_and_the_momentum_encoder_gets_no_gradient():
     moco = _moco_v3()
     assert not any("queue" in name for name in moco.state_dict())
-    loss, _ = moco(_images(), torch.Generator().manual_seed(1))
+    loss, _ = moco(random_images(), torch.Generator().manual_seed(1))
     loss.backward()
     momentum = [*moco.momentum_encoder.parameters(), *moco.momentum_projector.parameters()]
     assert all(not p.requires_grad and p.grad is None for p in momentum)
@@ -62,7 +48,7 @@ def test_no_queue_and_the_momentum_encoder_gets_no_gradient():
 def test_after_a_real_step_the_momentum_encoder_moves_by_ema_from_0_99():
     moco = _moco_v3()
     optimizer = torch.optim.SGD([p for p in moco.parameters() if p.requires_grad], lr=0.5)
-    loss, _ = moco(_images(), torch.Generator().manual_seed(1))
+    loss, _ = moco(random_images(), torch.Generator().manual_seed(1))
     loss.backward()
     optimizer.step()
     before = [p.clone() for p in moco.momentum_encoder.parameters()]
@@ -80,14 +66,14 @@ def test_vit_keeps_its_random_patch_projection_and_uses_the_vit_heads():
     count = lambda head: sum(isinstance(m, torch.nn.Linear) for m in head)  # noqa: E731
     assert (count(vit.projector), count(cnn.projector)) == (3, 2)
     assert isinstance(vit.predictor[-1], torch.nn.BatchNorm1d) and isinstance(cnn.predictor[-1], torch.nn.Linear)
-    loss, _ = vit(_images(8), torch.Generator().manual_seed(1))
+    loss, _ = vit(random_images(8), torch.Generator().manual_seed(1))
     loss.backward()
     assert math.isfinite(loss.item()) and all(p.grad is None for p in vit.encoder.patch_embed.parameters())
 
 
 def test_preview_and_state_dict_round_trip():
     moco = _moco_v3()
-    panels = moco.preview(_images(1)[0], torch.Generator().manual_seed(1))
+    panels = moco.preview(random_images(1)[0], torch.Generator().manual_seed(1))
     assert [p.title[:6] for p in panels] == ["view 1", "view 2"]
     other = _moco_v3(seed=1)
     other.load_state_dict(moco.state_dict())
@@ -95,11 +81,9 @@ def test_preview_and_state_dict_round_trip():
 
 
 def test_a_short_run_learns(tmp_path):
-    cfg = apply_overrides(RunConfig(), [
-        *TINY_RUN, "method.name=moco_v3", "method.projection_dim=16", "method.hidden_dim=32",
-    ])
-    events = []
-    assert Trainer(cfg, [events.append], runs_root=tmp_path).fit().status == "completed"
-    losses = [e.loss for e in events if isinstance(e, StepEvent)]
+    steps = short_run(
+        tmp_path, *GENTLE_VIEWS, "method.name=moco_v3", "method.projection_dim=16", "method.hidden_dim=32",
+    )
+    losses = [e.loss for e in steps]
     assert len(losses) == 20 and all(math.isfinite(v) for v in losses)
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5

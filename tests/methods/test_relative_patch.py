@@ -5,29 +5,16 @@ import torch
 
 from labbench.augment import denormalize
 from labbench.augment.pretext import NEIGHBOUR_OFFSETS
-from labbench.config import RunConfig, apply_overrides
 from labbench.data.shapes import generate_shapes
-from labbench.methods import build_method
 from labbench.methods.relative_patch import RelativePatch
+from tests.methods.conftest import build_tiny, train_on_fixed_batch
 
 IMAGES = generate_shapes(16, 32, seed=0).images
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread beats two that fight over a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(*overrides: str) -> RelativePatch:
-    torch.manual_seed(0)
-    return build_method(apply_overrides(RunConfig(), [
-        "method.name=relative_patch", "data.image_size=32", "backbone.name=cnn", "backbone.width=8",
-        "method.hidden_dim=64", *overrides,
-    ]))
+    return build_tiny("relative_patch", 32, "method.hidden_dim=64", *overrides)
 
 
 def test_grid_geometry_scales_with_the_image_and_the_encoder_runs_at_patch_size():
@@ -66,14 +53,8 @@ def test_colour_dropping_leaves_one_channel_per_patch_by_default():
 
 def test_training_on_a_fixed_batch_drives_the_loss_down():
     method = _build()
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(15):
-        loss, metrics = method.training_step(IMAGES, torch.Generator().manual_seed(0))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses, history = train_on_fixed_batch(method, IMAGES)
+    metrics = history[-1]
     assert losses[-1] < 0.5 * losses[0]
     assert metrics["position_accuracy"].dim() == 0
 

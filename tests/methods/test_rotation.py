@@ -4,28 +4,16 @@ import pytest
 import torch
 
 from labbench.augment import denormalize
-from labbench.config import RunConfig, apply_overrides
 from labbench.data.shapes import generate_shapes
-from labbench.methods import build_method
 from labbench.methods.rotation import Rotation
+from tests.methods.conftest import build_tiny, train_on_fixed_batch
 
 IMAGES = generate_shapes(16, 16, seed=0).images
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread beats two that fight over a busy machine (by 50× when it is loaded)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _build(*overrides: str) -> Rotation:
-    torch.manual_seed(0)
-    return build_method(apply_overrides(RunConfig(), [
-        "method.name=rotation", "data.image_size=16", "backbone.name=cnn", "backbone.width=8", *overrides,
-    ]))
+    return build_tiny("rotation", 16, *overrides)
 
 
 def test_training_input_is_all_four_rotations_of_each_crop():
@@ -49,14 +37,8 @@ def test_default_views_are_crop_and_flip_with_colours_untouched():
 
 def test_training_on_a_fixed_batch_drives_the_loss_down():
     method = _build("method.head_layers=2")
-    optimizer = torch.optim.SGD(method.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(15):
-        loss, metrics = method.training_step(IMAGES, torch.Generator().manual_seed(0))
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    losses, history = train_on_fixed_batch(method, IMAGES)
+    metrics = history[-1]
     assert all(torch.isfinite(torch.tensor(losses)))
     assert losses[-1] < 0.5 * losses[0]
     assert metrics["rotation_accuracy"].dim() == 0 and metrics["rotation_accuracy"] > 0.5

@@ -4,27 +4,13 @@ import math
 
 import torch
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
-from labbench.engine import StepEvent, Trainer
+from labbench.config import AugmentConfig, BackboneConfig
 from labbench.methods.simsiam import SimSiam, SimSiamConfig
-
-TINY_RUN = [
-    "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",
-    "train.batch_size=32", "train.epochs=5", "train.log_every_steps=1", "train.num_threads=2",
-    "optim.name=sgd", "optim.lr=0.5", "optim.warmup_epochs=0",
-    "eval.max_bank=100", "eval.max_eval=32", "eval.knn_k=5",
-    "augment.crop_scale=[0.5, 1.0]", "augment.jitter_p=0", "augment.grayscale_p=0",
-]
+from tests.methods.conftest import GENTLE_VIEWS, make_tiny, random_images, short_run
 
 
 def _simsiam(seed=0, **cfg) -> SimSiam:
-    torch.manual_seed(seed)
-    cfg = SimSiamConfig(**{"projection_dim": 16, "predictor_hidden_dim": 4, **cfg})
-    return SimSiam(cfg, BackboneConfig(name="cnn", width=8), AugmentConfig(), 16)
-
-
-def _images(n: int = 16) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return make_tiny(SimSiam, SimSiamConfig(**{"projection_dim": 16, "predictor_hidden_dim": 4, **cfg}), seed)
 
 
 def test_the_predictor_is_a_bottleneck_as_in_the_paper():
@@ -40,7 +26,7 @@ def test_stop_gradient_no_gradient_reaches_the_projections_through_the_target_br
     outputs = {}
     simsiam.projector.register_forward_hook(lambda m, i, out: outputs.setdefault("z", []).append(out))
     simsiam.predictor.register_forward_hook(lambda m, i, out: outputs.setdefault("p", []).append(out))
-    loss, _ = simsiam(_images(), torch.Generator().manual_seed(1))
+    loss, _ = simsiam(random_images(), torch.Generator().manual_seed(1))
     z, p = outputs["z"], outputs["p"]
     grad_z = torch.autograd.grad(loss, z, retain_graph=True)
     grad_p = torch.autograd.grad(loss, p, retain_graph=True)
@@ -64,9 +50,9 @@ def test_without_the_stop_gradient_the_gradient_would_differ():
 
 def test_metrics_report_the_output_std_and_preview_shows_two_views():
     simsiam = _simsiam()
-    _, metrics = simsiam(_images(), torch.Generator().manual_seed(1))
+    _, metrics = simsiam(random_images(), torch.Generator().manual_seed(1))
     assert 0 < metrics["output_std"] <= 1
-    panels = simsiam.preview(_images(1)[0], torch.Generator().manual_seed(1))
+    panels = simsiam.preview(random_images(1)[0], torch.Generator().manual_seed(1))
     assert [(p.title, p.group) for p in panels] == [("view 1", "views"), ("view 2", "views")]
 
 
@@ -78,11 +64,9 @@ def test_state_dict_round_trip():
 
 
 def test_a_short_run_learns(tmp_path):
-    cfg = apply_overrides(RunConfig(), [
-        *TINY_RUN, "method.name=simsiam", "method.projection_dim=32", "method.predictor_hidden_dim=8",
-    ])
-    events = []
-    assert Trainer(cfg, [events.append], runs_root=tmp_path).fit().status == "completed"
-    losses = [e.loss for e in events if isinstance(e, StepEvent)]
+    steps = short_run(
+        tmp_path, *GENTLE_VIEWS, "method.name=simsiam", "method.projection_dim=32", "method.predictor_hidden_dim=8",
+    )
+    losses = [e.loss for e in steps]
     assert len(losses) == 20 and all(math.isfinite(v) and -1 <= v <= 1 for v in losses)
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5

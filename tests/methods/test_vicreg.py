@@ -4,28 +4,13 @@ import math
 
 import torch
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
-from labbench.engine import StepEvent, Trainer
 from labbench.losses import vicreg_terms
 from labbench.methods.vicreg import VICReg, VICRegConfig
-
-TINY_RUN = [
-    "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",
-    "train.batch_size=32", "train.epochs=5", "train.log_every_steps=1", "train.num_threads=2",
-    "optim.name=sgd", "optim.lr=0.5", "optim.warmup_epochs=0",
-    "eval.max_bank=100", "eval.max_eval=32", "eval.knn_k=5",
-    "augment.crop_scale=[0.5, 1.0]", "augment.jitter_p=0", "augment.grayscale_p=0",
-]
+from tests.methods.conftest import GENTLE_VIEWS, make_tiny, random_images, short_run
 
 
 def _vicreg(seed=0, **cfg) -> VICReg:
-    torch.manual_seed(seed)
-    cfg = VICRegConfig(**{"expander_dim": 16, **cfg})
-    return VICReg(cfg, BackboneConfig(name="cnn", width=8), AugmentConfig(), 16)
-
-
-def _images(n: int = 16) -> torch.Tensor:
-    return torch.randint(0, 256, (n, 3, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    return make_tiny(VICReg, VICRegConfig(**{"expander_dim": 16, **cfg}), seed)
 
 
 def test_paper_defaults():
@@ -41,13 +26,13 @@ def test_the_expander_has_three_layers_of_the_configured_width():
 
 def test_metrics_report_the_three_terms_and_the_loss_is_their_weighted_sum():
     vicreg = _vicreg(sim_weight=2.0, var_weight=3.0, cov_weight=5.0)
-    loss, metrics = vicreg(_images(), torch.Generator().manual_seed(1))
+    loss, metrics = vicreg(random_images(), torch.Generator().manual_seed(1))
     assert set(metrics) == {"invariance", "variance", "covariance"}
     expected = 2.0 * metrics["invariance"] + 3.0 * metrics["variance"] + 5.0 * metrics["covariance"]
     assert torch.allclose(loss, expected)
     assert all(v.dim() == 0 and not v.requires_grad and v >= 0 for v in metrics.values())
     # the terms are those of the loss library, computed on the two views' expanded embeddings
-    views = vicreg.make_views(_images(), torch.Generator().manual_seed(1))
+    views = vicreg.make_views(random_images(), torch.Generator().manual_seed(1))
     z1, z2 = (vicreg.expander(vicreg.encoder(views[v])) for v in ("view_1", "view_2"))
     for name, value in vicreg_terms(z1, z2).items():
         assert torch.allclose(metrics[name], value, atol=1e-5), name
@@ -56,7 +41,7 @@ def test_metrics_report_the_three_terms_and_the_loss_is_their_weighted_sum():
 def test_views_follow_byols_recipes_and_the_preview_says_so():
     vicreg = _vicreg()
     assert [(p.blur_p, p.solarize_p) for p in vicreg.pipelines] == [(1.0, 0.0), (0.1, 0.2)]
-    panels = vicreg.preview(_images(1)[0], torch.Generator().manual_seed(1))
+    panels = vicreg.preview(random_images(1)[0], torch.Generator().manual_seed(1))
     assert len(panels) == 2 and panels[1].title.startswith("view 2") and panels[1].group == "views"
 
 
@@ -68,10 +53,7 @@ def test_state_dict_round_trip():
 
 
 def test_a_short_run_learns(tmp_path):
-    cfg = apply_overrides(RunConfig(), [*TINY_RUN, "method.name=vicreg", "method.expander_dim=32"])
-    events = []
-    assert Trainer(cfg, [events.append], runs_root=tmp_path).fit().status == "completed"
-    steps = [e for e in events if isinstance(e, StepEvent)]
+    steps = short_run(tmp_path, *GENTLE_VIEWS, "method.name=vicreg", "method.expander_dim=32")
     losses = [e.loss for e in steps]
     assert len(losses) == 20 and all(math.isfinite(v) for v in losses)
     assert sum(losses[-5:]) / 5 < sum(losses[:5]) / 5
