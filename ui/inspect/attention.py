@@ -22,12 +22,11 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.evaluate.attention import DEFAULT_MASS, AttentionMaps, attention_jaccard, keep_mass
-from labbench.evaluate.probes import list_probes, read_probes
+from labbench.evaluate.probes import list_probes
 from labbench.runs import RunInfo
-from ui.inspect.epoch_scrubber import EpochScrubber
 from ui.inspect.pictures import heat_rgba, icon, image_item, outline, paint
 from ui.inspect.plot_style import image_view_box, style_canvas
-from ui.inspect.run_viewer import RunViewer
+from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
 
 MEAN = -1  # the head index that stands for the mean over heads
@@ -42,11 +41,12 @@ def hex_rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
 
-class AttentionViewer(RunViewer):
+class AttentionViewer(ProbeViewer):
     """Last-block CLS→patch attention of a ViT run's probe images, per head and epoch."""
 
+    reading = "reading the attention maps of epoch {epoch}"
+
     def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
-        self._probes: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self.arrays: dict[str, np.ndarray] | None = None  # the epoch on show
         self.image_index = 0
         self.head = MEAN
@@ -99,7 +99,6 @@ class AttentionViewer(RunViewer):
 
         self.score = QLabel()
         self.score.setWordWrap(True)
-        self.scrubber = EpochScrubber()
 
         self.body.addLayout(controls)
         self.body.addWidget(self.images)
@@ -110,38 +109,16 @@ class AttentionViewer(RunViewer):
         self.head_combo.currentIndexChanged.connect(self._head_chosen)
         self.mass_slider.valueChanged.connect(self._mass_moved)
         self.images.currentRowChanged.connect(self._image_chosen)
-        self.scrubber.epoch_changed.connect(self.show_epoch)
         self._mass_moved(self.mass_slider.value())
         self.restyle()
 
     # -- reading the run -------------------------------------------------------------------
     def reload(self) -> None:
-        epochs = [e for e, _ in list_probes(self.run_dir)]
-        if not epochs:
-            self.show_notice("No probe files yet: a run writes one at the end of each epoch "
-                             "(and none when eval.probe_images is 0).")
-        with QSignalBlocker(self.scrubber):
-            self.scrubber.set_epochs(epochs)
-        if epochs:
-            self.show_epoch(self.scrubber.epoch())
+        self.set_probe_epochs([e for e, _ in list_probes(self.run_dir)],
+                              "No probe files yet: a run writes one at the end of each epoch "
+                              "(and none when eval.probe_images is 0).")
 
-    @Slot(int)
-    def show_epoch(self, epoch: int) -> None:
-        """Read (once) and show the probe file of ``epoch``."""
-        key = (self.run_dir, epoch)
-        if key in self._probes:
-            self._show_arrays(self._probes[key])
-            return
-        path = dict(list_probes(self.run_dir))[epoch]
-        self.tasks.start(f"reading the attention maps of epoch {epoch}", lambda progress: read_probes(path),
-                         lambda arrays: self._read(key, arrays))
-
-    def _read(self, key: tuple[str, int], arrays: dict[str, np.ndarray]) -> None:
-        self._probes[key] = arrays
-        if key == (self.run_dir, self.scrubber.epoch()):
-            self._show_arrays(arrays)
-
-    def _show_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+    def show_probe(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
         if "attention" not in arrays:
             self.show_notice("This run's probe files hold no attention maps: they need a ViT backbone.")
             return

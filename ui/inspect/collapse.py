@@ -15,15 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSignalBlocker, Qt, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QLabel, QWidget
 
 from labbench.evaluate.collapse import CollapseHistory, collapse_history, verdict_from_metrics
 from labbench.evaluate.probes import list_probes, read_probes
 from ui.docks.training_plots import EpochAxis
-from ui.inspect.epoch_scrubber import EpochScrubber
 from ui.inspect.plot_style import style_canvas, style_plot
-from ui.inspect.run_viewer import RunViewer
+from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
 
 HIST_BINS = 40
@@ -56,14 +55,16 @@ def epoch_probe(path: str | Path) -> EpochProbe:
                       arrays.get("negative_similarities", np.empty(0)).astype(np.float32))
 
 
-class CollapseDashboard(RunViewer):
+class CollapseDashboard(ProbeViewer):
     """Collapse signals of a run over its epochs, with the scrubbed epoch's similarities and verdict."""
+
+    reading = "reading epoch {epoch}"
+    read_probe = staticmethod(epoch_probe)
 
     def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
         self.history: CollapseHistory | None = None
         self.probe: EpochProbe | None = None
         self.collapsed: bool | None = None
-        self._probes: dict[tuple[str, int], EpochProbe] = {}
         super().__init__(runs_root, parent=parent)
 
         self.verdict = QLabel()
@@ -102,12 +103,10 @@ class CollapseDashboard(RunViewer):
         self.legends["histogram"] = self.hist_plot.addLegend(offset=(6, 6), labelTextSize="8pt")
         self.pos_hist = self.hist_plot.plot(stepMode="center", fillLevel=0, name="positive pairs")
         self.neg_hist = self.hist_plot.plot(stepMode="center", fillLevel=0, name="negative pairs")
-        self.scrubber = EpochScrubber()
 
         self.body.addWidget(self.verdict)
         self.body.addWidget(self.canvas, 1)
         self.body.addWidget(self.scrubber)
-        self.scrubber.epoch_changed.connect(self.show_epoch)
         self.restyle()
 
     # -- reading ---------------------------------------------------------------------------
@@ -120,31 +119,15 @@ class CollapseDashboard(RunViewer):
     def _read_history(self, result: tuple[CollapseHistory, list[int]]) -> None:
         self.history, epochs = result
         self._draw_history()
-        if not epochs:
-            self.show_notice("No probe files yet: the histograms and the verdict come from the probe file "
-                             "written at the end of each epoch.")
-        with QSignalBlocker(self.scrubber):
-            self.scrubber.set_epochs(epochs)
-        if epochs:
-            self.show_epoch(self.scrubber.epoch())
+        self.set_probe_epochs(epochs, "No probe files yet: the histograms and the verdict come from the probe file "
+                                      "written at the end of each epoch.")
 
     @Slot(int)
     def show_epoch(self, epoch: int) -> None:
         """Histograms and verdict of ``epoch``'s probe file (read once)."""
         for marker in self.markers:
             marker.setValue(epoch)
-        key = (self.run_dir, epoch)
-        if key in self._probes:
-            self._show_probe(epoch, self._probes[key])
-            return
-        path = dict(list_probes(self.run_dir))[epoch]
-        self.tasks.start(f"reading epoch {epoch}", lambda progress: epoch_probe(path),
-                         lambda probe: self._read_probe(key, probe))
-
-    def _read_probe(self, key: tuple[str, int], probe: EpochProbe) -> None:
-        self._probes[key] = probe
-        if key == (self.run_dir, self.scrubber.epoch()):
-            self._show_probe(key[1], probe)
+        super().show_epoch(epoch)
 
     # -- drawing ---------------------------------------------------------------------------
     def _draw_history(self) -> None:
@@ -166,7 +149,7 @@ class CollapseDashboard(RunViewer):
                 self.plots[key].setRange(xRange=(0, 1), yRange=(0, 1))
                 note.setPos(0.5, 0.5)
 
-    def _show_probe(self, epoch: int, probe: EpochProbe) -> None:
+    def show_probe(self, epoch: int, probe: EpochProbe) -> None:
         self.probe = probe
         edges = np.linspace(-1.0, 1.0, HIST_BINS + 1)
         for item, values in ((self.pos_hist, probe.positive), (self.neg_hist, probe.negative)):

@@ -18,15 +18,14 @@ import torch
 from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QWidget
 
-from labbench.evaluate.probes import MASK_SEED, list_probes, read_probes
+from labbench.evaluate.probes import MASK_SEED, list_probes
 from labbench.evaluate.reconstruction import PANELS, reconstruct
 from labbench.methods import METHODS
 from labbench.runs import RunInfo, load_run_config
-from ui.inspect.epoch_scrubber import EpochScrubber
 from ui.inspect.pictures import image_item, to_rgb8
 from ui.inspect.plot_style import image_view_box, style_canvas
 from ui.inspect.run_cache import RUNS, device_of
-from ui.inspect.run_viewer import RunViewer
+from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
 
 GAP = 2  # pixels between the pictures of the mosaic
@@ -61,11 +60,12 @@ def mosaic(pictures: dict[str, np.ndarray], background: tuple[int, int, int]) ->
     return out
 
 
-class ReconstructionViewer(RunViewer):
+class ReconstructionViewer(ProbeViewer):
     """A masked-image model's reconstructions of the probe images, per epoch or re-masked now."""
 
+    reading = "reading the reconstructions of epoch {epoch}"
+
     def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
-        self._probes: dict[tuple[str, int], dict[str, np.ndarray]] = {}
         self.pictures: dict[str, np.ndarray] | None = None  # panel name -> K×H×W×3 uint8, "loss" -> K
         self.source = ""
         self.train_ratio = 0.75
@@ -94,7 +94,6 @@ class ReconstructionViewer(RunViewer):
         self.loss_items: list[pg.TextItem] = []
         self.caption = QLabel()
         self.caption.setWordWrap(True)
-        self.scrubber = EpochScrubber()
         self.body.addLayout(controls)
         self.body.addWidget(self.canvas, 1)
         self.body.addWidget(self.caption)
@@ -106,7 +105,6 @@ class ReconstructionViewer(RunViewer):
         self._debounce.timeout.connect(self.reconstruct_now)
         self.ratio_slider.valueChanged.connect(self._ratio_moved)
         self.remask_button.clicked.connect(self.remask)
-        self.scrubber.epoch_changed.connect(self.show_epoch)
         self._set_ratio_slider(self.train_ratio)
         self.restyle()
 
@@ -114,30 +112,10 @@ class ReconstructionViewer(RunViewer):
     def reload(self) -> None:
         self.train_ratio = float(getattr(load_run_config(self.run_dir).method, "mask_ratio", self.train_ratio))
         self._set_ratio_slider(self.train_ratio)
-        epochs = [e for e, _ in list_probes(self.run_dir)]
-        if not epochs:
-            self.show_notice("No probe files yet: a run writes one at the end of each epoch.")
-        with QSignalBlocker(self.scrubber):
-            self.scrubber.set_epochs(epochs)
-        if epochs:
-            self.show_epoch(self.scrubber.epoch())
+        self.set_probe_epochs([e for e, _ in list_probes(self.run_dir)],
+                              "No probe files yet: a run writes one at the end of each epoch.")
 
-    @Slot(int)
-    def show_epoch(self, epoch: int) -> None:
-        key = (self.run_dir, epoch)
-        if key in self._probes:
-            self._show_probe(epoch, self._probes[key])
-            return
-        path = dict(list_probes(self.run_dir))[epoch]
-        self.tasks.start(f"reading the reconstructions of epoch {epoch}", lambda progress: read_probes(path),
-                         lambda arrays: self._read(key, arrays))
-
-    def _read(self, key: tuple[str, int], arrays: dict[str, np.ndarray]) -> None:
-        self._probes[key] = arrays
-        if key == (self.run_dir, self.scrubber.epoch()):
-            self._show_probe(key[1], arrays)
-
-    def _show_probe(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
+    def show_probe(self, epoch: int, arrays: dict[str, np.ndarray]) -> None:
         if "reconstruction" not in arrays:
             self.show_notice("This run's probe files hold no reconstructions: they need a masked-image model (MAE).")
             return
