@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +25,7 @@ from labbench.config import apply_overrides, load_preset
 from labbench.engine import Trainer
 from labbench.evaluate.attention import attention_jaccard
 from labbench.runs import list_runs
+from qt_wait import settle, wait_until
 from ui.app import create_application
 from ui.theme import apply_theme
 
@@ -36,20 +36,6 @@ RUNS = {
     "mae": ["data.num_images=2400", "train.batch_size=64", "train.epochs=6"],
     "simclr": ["data.num_images=3000", "train.epochs=6"],
 }
-
-
-def wait_until(app: QApplication, condition, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def settle(app: QApplication, seconds: float = 0.4) -> None:
-    wait_until(app, lambda: False, seconds)
 
 
 def run_of(root: Path, method: str, minutes: float) -> Path:
@@ -63,7 +49,7 @@ def run_of(root: Path, method: str, minutes: float) -> Path:
 
 
 def shoot(app: QApplication, widget: QWidget, name: str, out: Path) -> None:
-    settle(app)
+    settle(app, 0.4)
     path = out / f"inspect-{name}.png"
     widget.grab().save(str(path))
     print("wrote", path, flush=True)

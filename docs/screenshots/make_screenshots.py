@@ -13,31 +13,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCursor
-from PySide6.QtWidgets import QApplication, QToolTip
+from PySide6.QtWidgets import QToolTip
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
+from qt_wait import settle, wait_until  # noqa: E402
 from ui.app import create_application  # noqa: E402
-
-
-def wait_until(app: QApplication, condition, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        app.processEvents()
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
-def settle(app: QApplication, seconds: float = 0.5) -> None:
-    wait_until(app, lambda: False, seconds)
 
 
 def main() -> None:
