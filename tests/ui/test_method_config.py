@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtWidgets import QFileDialog
 
 from labbench.config import load_config, load_preset
 from labbench.methods import METHODS
@@ -82,6 +83,15 @@ def test_saved_preset_loads_back_as_the_same_config(dock, tmp_path):
     path = dock.save_preset(tmp_path / "mine")
     assert path.suffix == ".toml"
     assert load_config(path) == dock.state.config
+
+
+def test_saving_where_no_file_can_be_written_says_so_in_the_panel(dock, tmp_path, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    target = tmp_path / "a-file" / "mine.toml"  # its "folder" is a file
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    dock._save_clicked()
+    assert "could not save" in dock.general_error.text() and str(target) in dock.general_error.text()
+    assert not dock.general_error.isHidden()
 
 
 def test_switching_backbone_updates_the_config(dock):

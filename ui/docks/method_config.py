@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from labbench.atomic import atomic_write_text
 from labbench.config import (
     AugmentConfig, BackboneConfig, BackboneName, DataConfig, EvalConfig, OptimConfig, TrainConfig, dump_toml,
     load_preset, preset_names, to_dict, validate_config,
@@ -210,15 +211,19 @@ class MethodConfigDock(QDockWidget):
         self._commit()
 
     def save_preset(self, path: str | Path) -> Path:
-        path = Path(path).with_suffix(".toml")
-        path.write_text(dump_toml(self.state.config))
-        return path
+        """The whole configuration as TOML (written atomically): ``labbench train --config`` and
+        ``torchrun … -m labbench train --config`` run it as the window would."""
+        return atomic_write_text(Path(path).with_suffix(".toml"), dump_toml(self.state.config))
 
     @Slot()
     def _save_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save configuration as TOML", "", "TOML files (*.toml)")
-        if path:
+        if not path:
+            return
+        try:
             self.save_preset(path)
+        except OSError as err:
+            self._show_errors(f"could not save {path}: {err.strerror or err}; choose a folder you can write to")
 
     @Slot(object)
     def refresh(self, config) -> None:
