@@ -83,10 +83,17 @@ class StepClock:
 
     def __init__(self) -> None:
         self.stamps: list[tuple[int, float]] = []
+        self.losses: list[float] = []
 
     def __call__(self, event) -> None:
         if isinstance(event, StepEvent):
             self.stamps.append((event.step, time.perf_counter()))
+            self.losses.append(event.loss)
+
+    def loss_fall(self, window: int = 10) -> tuple[float, float]:
+        """Mean loss of the first and of the last ``window`` reports: did the loss fall?"""
+        w = max(1, min(window, len(self.losses) // 2))
+        return sum(self.losses[:w]) / w, sum(self.losses[-w:]) / w
 
     def images_per_sec(self, batch_size: int) -> float:
         if len(self.stamps) < 2:

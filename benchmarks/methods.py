@@ -44,7 +44,7 @@ def measure_one(name: str, budget: float, device: torch.device) -> dict:
     return {
         "method": name, "backbone": cfg.backbone.name, "batch": cfg.train.batch_size,
         "knn": knn_score(trained.method, split, cfg, device), "random_knn": random_knn, "steps": trained.steps,
-        "images_per_sec": trained.images_per_sec, "peak_rss_mib": peak_rss_mib(),
+        "loss": trained.loss_first_last, "images_per_sec": trained.images_per_sec, "peak_rss_mib": peak_rss_mib(),
     }
 
 
@@ -62,8 +62,8 @@ def main() -> None:
 
     print(machine_line(device))
     print(f"{args.budget:g} s of training per method on shapes at 32 px; k-NN: the preset's k and τ on its bank/eval subsets\n")
-    headers = ["method", "backbone", "batch", f"k-NN after {args.budget:g} s", "random-init k-NN", "steps",
-               "images/s", "peak RSS"]
+    headers = ["method", "backbone", "batch", f"k-NN after {args.budget:g} s", "random-init k-NN",
+               "loss (first → last 10 steps)", "steps", "images/s", "peak RSS"]
     rows = []
     for name in args.methods.split(","):
         child = subprocess.run(
@@ -71,11 +71,12 @@ def main() -> None:
             capture_output=True, text=True,
         )
         if child.returncode != 0:
-            rows.append([name, "", "", "failed: " + (child.stderr.strip().splitlines() or ["?"])[-1][:80], "", "", "", ""])
+            rows.append([name, "", "", "failed: " + (child.stderr.strip().splitlines() or ["?"])[-1][:80], "", "", "", "", ""])
         else:
             r = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append([name, r["backbone"], str(r["batch"]), f"{100 * r['knn']:.1f} %", f"{100 * r['random_knn']:.1f} %",
-                         str(r["steps"]), f"{r['images_per_sec']:,.0f}", f"{r['peak_rss_mib']:,.0f} MiB"])
+                         "{:.3g} → {:.3g}".format(*r["loss"]), str(r["steps"]), f"{r['images_per_sec']:,.0f}",
+                         f"{r['peak_rss_mib']:,.0f} MiB"])
         print(f"  {' · '.join(c for c in rows[-1] if c)}", flush=True)
     print()
     print_table(headers, rows)

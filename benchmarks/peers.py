@@ -123,6 +123,7 @@ class Trained:
     method: Method
     steps: int
     images_per_sec: float
+    loss_first_last: tuple[float, float]
 
 
 def train_ours(cfg: RunConfig, seconds: float, images_per_sec: float, train_images: int, runs_root: str) -> Trained:
@@ -137,7 +138,7 @@ def train_ours(cfg: RunConfig, seconds: float, images_per_sec: float, train_imag
     result = trainer.fit()
     if result.status != "completed":
         raise RuntimeError(f"our trainer did not finish: {result.message}")
-    return Trained(trainer.method, trainer.step, clock.images_per_sec(cfg.train.batch_size))
+    return Trained(trainer.method, trainer.step, clock.images_per_sec(cfg.train.batch_size), clock.loss_fall())
 
 
 # -- lightly's pipeline ----------------------------------------------------------------------------
