@@ -22,13 +22,9 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/labbench train --preset simclr --data shapes --set train.epochs=5
 
-# Three pytest processes. The aborts that first motivated the split came from PySide6 6.12.0 (over-released
-# None on Python 3.11, excluded in pyproject.toml); the split stays as insurance until a run on 6.11.3 confirms it.
-GUI_ERRORS := tests/reliability/test_gui_errors.py
+# The whole suite in one pytest process (window tests run offscreen; tests/conftest.py sets it).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -rs --ignore=tests/ui --ignore=$(GUI_ERRORS)
-	$(BIN)/python -m pytest -q -rs tests/ui
-	$(BIN)/python -m pytest -q -rs $(GUI_ERRORS)
+	$(BIN)/python -m pytest -q -rs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/simclr_shapes.py
