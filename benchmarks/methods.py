@@ -1,9 +1,10 @@
-"""Every registered method for the same short budget: k-NN against its random-init encoder, speed, memory.
+"""Every preset for the same short budget: k-NN against its random-init encoder, loss, speed, memory.
 
     python benchmarks/methods.py [--budget 60] [--methods simclr,byol,…] [--device cpu|cuda]
 
-Each method trains from its preset (the SimCLR preset's data, backbone and schedule when it has
-none) on the shapes set at 32 px, for ``--budget`` seconds with its cosine schedule fitted to the
+Each preset in resources/presets (together they cover every registered method; a method name
+without a preset of its own trains with the SimCLR preset's data, backbone and schedule) trains on
+the shapes set at 32 px, for ``--budget`` seconds with its cosine schedule fitted to the
 steps its throughput allows, in a process of its own so that its peak memory is its own. The
 random-init row is the same backbone untrained, scored by the same weighted k-NN on the same split.
 """
@@ -19,11 +20,11 @@ import tempfile
 
 import torch
 
+from labbench.config import preset_names
 from labbench.data import load_split
 from labbench.engine.device import resolve_device
 from labbench.engine.monitors import MonitorSets
 from labbench.evaluate.baselines import random_init_encoder
-from labbench.methods import METHODS
 
 from measure import machine_line, peak_rss_mib, print_table
 from peers import knn_of, knn_score, method_config, train_ours, trainer_images_per_sec
@@ -51,7 +52,7 @@ def measure_one(name: str, budget: float, device: torch.device) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="training seconds per method")
-    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--methods", default=",".join(preset_names()), help="presets or method names")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child process: one method, a JSON line out
     args = parser.parse_args()
@@ -61,7 +62,7 @@ def main() -> None:
         return
 
     print(machine_line(device))
-    print(f"{args.budget:g} s of training per method on shapes at 32 px; k-NN: the preset's k and τ on its bank/eval subsets\n")
+    print(f"{args.budget:g} s of training per preset on shapes at 32 px; k-NN: the preset's k and τ on its bank/eval subsets\n")
     headers = ["method", "backbone", "batch", f"k-NN after {args.budget:g} s", "random-init k-NN",
                "loss (first → last 10 steps)", "steps", "images/s", "peak RSS"]
     rows = []
