@@ -51,7 +51,7 @@ def measure_one(name: str, budget: float, device: torch.device) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=float, default=60.0, help="training seconds per method")
+    parser.add_argument("--budget", type=float, default=60.0, help="training seconds per preset")
     parser.add_argument("--methods", default=",".join(preset_names()), help="presets or method names")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # the child process: one method, a JSON line out
@@ -63,7 +63,7 @@ def main() -> None:
 
     print(machine_line(device))
     print(f"{args.budget:g} s of training per preset on shapes at 32 px; k-NN: the preset's k and τ on its bank/eval subsets\n")
-    headers = ["method", "backbone", "batch", f"k-NN after {args.budget:g} s", "random-init k-NN",
+    headers = ["preset", "backbone", "batch", f"k-NN after {args.budget:g} s", "random-init k-NN",
                "loss (first → last 10 steps)", "steps", "images/s", "peak RSS"]
     rows = []
     for name in args.methods.split(","):

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from labbench.augment.pipeline import ViewPipeline
 from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
+from labbench.data.store import Split
 from labbench.engine.device import resolve_device
 from labbench.engine.monitors import MonitorSets
 from labbench.models import build_backbone
@@ -42,11 +43,9 @@ RECIPES = {
 }
 
 
-def supervised_through_views(cfg: RunConfig, steps: int, device: torch.device) -> tuple[float, float, float]:
-    """(mean loss of the last 10 steps, k-NN accuracy, seconds) of a fresh backbone trained on labels."""
-    split = load_split(cfg.data)
-    if split.train.labels is None:
-        raise SystemExit(f"{cfg.data.source}: the set has no labels to train on")
+def supervised_through_views(cfg: RunConfig, split: Split, steps: int, device: torch.device
+                             ) -> tuple[float, float, float]:
+    """(mean loss of the last 10 steps, k-NN accuracy, seconds) of a fresh backbone trained on ``split``'s labels."""
     torch.manual_seed(cfg.train.seed)
     encoder = build_backbone(cfg.backbone, cfg.data.image_size).to(device)
     classifier = torch.nn.Linear(encoder.feature_dim, len(split.train.class_names)).to(device)
@@ -79,17 +78,19 @@ def main() -> None:
     data = [f"data.source={args.data}"] if "/" not in args.data else ["data.source=folder", f"data.root={args.data!r}",
                                                                          "data.num_images=0"]
     base = method_config(args.preset, [*data, f"train.device={device.type}"])
+    split = load_split(base.data)  # the recipes change only the views: the data is loaded once
+    if split.train.labels is None:
+        raise SystemExit(f"{args.data}: the set has no labels to train on")
     print(machine_line(device))
     print(f"{args.preset} preset's backbone ({base.backbone.name}), supervised through its views on {args.data}, "
           f"{args.steps} steps of {base.train.batch_size}\n")
     rows = []
     for name, overrides in RECIPES.items():
-        loss, knn, seconds = supervised_through_views(apply_overrides(base, overrides), args.steps, device)
+        loss, knn, seconds = supervised_through_views(apply_overrides(base, overrides), split, args.steps, device)
         rows.append([name, f"{loss:.2f}", f"{100 * knn:.1f} %", f"{seconds:.0f} s"])
         print(f"  {' · '.join(rows[-1])}", flush=True)
-    classes = len(load_split(base.data).train.class_names)
     print()
-    print_table(["views", f"training loss (chance {math.log(classes):.2f})", "k-NN", "time"], rows)
+    print_table(["views", f"training loss (chance {math.log(len(split.train.class_names)):.2f})", "k-NN", "time"], rows)
 
 
 if __name__ == "__main__":
