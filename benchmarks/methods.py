@@ -2,7 +2,7 @@
 
     python benchmarks/methods.py [--budget 60] [--methods simclr,byol,…] [--device cpu|cuda]
 
-Each preset in resources/presets (together they cover every registered method; a method name
+Each preset in labbench/resources/presets (together they cover every registered method; a method name
 without a preset of its own trains with the SimCLR preset's data, backbone and schedule) trains on
 the shapes set at 32 px, for ``--budget`` seconds with its cosine schedule fitted to the
 steps its throughput allows, in a process of its own so that its peak memory is its own. The

@@ -182,7 +182,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--preset", default="simclr", help="a preset from resources/presets (default: simclr)")
+    p.add_argument("--preset", default="simclr", help="a preset shipped with labbench (labbench presets lists them) (default: simclr)")
     p.add_argument("--config", help="a TOML config file merged over the preset")
     p.add_argument("--data", help="a source name (shapes, digits, cifar10 …) or a folder of images")
     p.add_argument("--name", help="a short name for the run folder")

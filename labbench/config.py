@@ -2,7 +2,7 @@
 
 ``RunConfig = data + augment + backbone + method + optim + train + eval``. Defaults are the
 papers' values (SimCLR's where the section is shared); scaled-down settings for small images live
-in the presets under ``resources/presets/``. Every validation failure becomes a
+in the presets shipped inside the package (``labbench/resources/presets/``). Every validation failure becomes a
 :class:`~labbench.errors.ConfigError` whose message names the field and the allowed range.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,7 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 from labbench.errors import ConfigError
 
-PRESET_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+#: the presets, read with importlib.resources so that an installed wheel finds them without the checkout
+PRESET_DIR: Traversable = files("labbench") / "resources" / "presets"
 
 SourceName = Literal[
     "shapes", "digits", "photos", "folder",
@@ -218,15 +221,15 @@ def read_toml(path: str | Path) -> dict[str, Any]:
 
 
 def preset_names() -> list[str]:
-    return sorted(p.stem for p in PRESET_DIR.glob("*.toml"))
+    return sorted(p.name.removesuffix(".toml") for p in PRESET_DIR.iterdir() if p.name.endswith(".toml"))
 
 
 def load_preset(name: str) -> RunConfig:
-    """The preset ``resources/presets/<name>.toml``: paper defaults scaled to small images."""
+    """The preset ``labbench/resources/presets/<name>.toml``: paper defaults scaled to small images."""
     path = PRESET_DIR / f"{name}.toml"
-    if not path.exists():
+    if not path.is_file():
         raise ConfigError(f"preset {name!r} not found; choose one of {', '.join(preset_names())}")
-    return validate_config(read_toml(path))
+    return validate_config(tomllib.loads(path.read_text(encoding="utf-8")))
 
 
 def load_config(path: str | Path, base: RunConfig | None = None) -> RunConfig:

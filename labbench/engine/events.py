@@ -40,6 +40,18 @@ class EpochEvent:
 
 
 @dataclass(frozen=True)
+class ReferenceEvent:
+    """Once per run, before the first epoch's monitors: what the k-NN monitor scores without learning,
+    on the run's own bank/eval split — raw pixels and the run's backbone at its untrained init.
+    A learned encoder is worth something only above both lines. ``None`` where it was not measured
+    (an unlabelled set)."""
+
+    raw_pixels_knn: float | None
+    untrained_knn: float | None
+    kind: Literal["reference"] = "reference"
+
+
+@dataclass(frozen=True)
 class LogEvent:
     """A line for the log panel or the terminal."""
 
@@ -80,7 +92,7 @@ class FinishedEvent:
     kind: Literal["finished"] = "finished"
 
 
-Event = StepEvent | EpochEvent | LogEvent | CheckpointEvent | ProbeEvent | FinishedEvent
+Event = StepEvent | EpochEvent | ReferenceEvent | LogEvent | CheckpointEvent | ProbeEvent | FinishedEvent
 
 
 def event_to_record(event: Event) -> dict[str, Any]:

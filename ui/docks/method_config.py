@@ -97,7 +97,7 @@ class MethodConfigDock(QDockWidget):
         presets = QHBoxLayout()
         self.preset_combo = QComboBox()
         self.preset_combo.addItems(preset_names())
-        self.preset_combo.setToolTip("Presets in resources/presets: paper defaults scaled to small images")
+        self.preset_combo.setToolTip("Presets shipped with labbench: paper defaults scaled to small images")
         load = QPushButton("Load")
         load.setToolTip("Replace the configuration with the chosen preset (the dataset is kept)")
         load.clicked.connect(lambda: self.load_preset(self.preset_combo.currentText()))
