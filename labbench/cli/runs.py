@@ -1,0 +1,27 @@
+"""``labbench runs``: every run folder with its last figures."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from labbench.runs import list_runs
+
+    runs = list_runs(args.runs_dir)
+    if not runs:
+        print(f"no runs under {args.runs_dir or 'runs'}")
+        return 0
+    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<11} {'step':>7} {'loss':>8} {'k-NN':>7}")
+    for r in runs:
+        knn = "" if r.knn_accuracy is None else f"{100 * r.knn_accuracy:.1f}%"
+        loss = "" if r.loss is None else f"{r.loss:.4f}"
+        print(f"{r.name:<44} {r.method or '?':<10} {r.backbone or '?':<10} {r.dataset or '?':<8} "
+              f"{r.status:<11} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("runs", help="list runs with their last figures")
+    p.add_argument("--runs-dir", help="where run folders are (default: $LABBENCH_RUNS or ./runs)")
+    p.set_defaults(func=cmd_runs)
