@@ -31,6 +31,18 @@ SourceName = Literal[
 BackboneName = Literal["cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
 
+class FieldProblems(ValueError):
+    """Raised inside a validator: ``(field path, message)`` pairs relative to the model that raises it.
+
+    Pydantic reports a model validator's error at the model itself; this keeps the field at fault, so
+    :func:`validation_problems` can name it (``augment.crop_scale``), not only its section.
+    """
+
+    def __init__(self, *problems: tuple[str, str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{where}: {what}" if where else what for where, what in self.problems))
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, assignments are validated."""
 
@@ -78,9 +90,9 @@ class AugmentConfig(Section):
         for name in ("crop_scale", "crop_ratio", "blur_sigma"):
             lo, hi = getattr(self, name)
             if not 0 < lo <= hi:
-                raise ValueError(f"{name}: needs 0 < low <= high (got {lo}, {hi})")
+                raise FieldProblems((name, f"needs 0 < low <= high (got {lo}, {hi})"))
         if self.crop_scale[1] > 1.0:
-            raise ValueError(f"crop_scale: the high end is an area share, at most 1.0 (got {self.crop_scale[1]})")
+            raise FieldProblems(("crop_scale", f"the high end is an area share, at most 1.0 (got {self.crop_scale[1]})"))
         return self
 
 
@@ -163,29 +175,38 @@ class RunConfig(Section):
         if isinstance(method, MethodConfig):
             method = method.model_dump()
         if not isinstance(method, dict):
-            raise ValueError("method: expected a table with at least a 'name'")
+            raise FieldProblems(("method", "expected a table with at least a 'name'"))
         from labbench.methods import METHODS
 
         name = method.get("name", "simclr")
         if not isinstance(name, str) or name not in METHODS:
-            raise ValueError(f"method.name: unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
+            raise FieldProblems(("method.name", f"unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}"))
         try:
             return {**data, "method": METHODS[name].Config.model_validate({**method, "name": name})}
         except ValidationError as err:
-            raise ValueError(format_validation_error(err, prefix="method")) from None
+            raise FieldProblems(*validation_problems(err, prefix="method")) from None
 
 
-def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """One line per problem: ``field.path: what is wrong (got value)``."""
-    lines = []
+def validation_problems(err: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """One ``(field.path, what is wrong (got value))`` pair per problem in ``err``."""
+    problems = []
     for e in err.errors():
         loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+        cause = (e.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblems):
+            problems += [(".".join(p for p in (loc, where) if p), what) for where, what in cause.problems]
+            continue
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key; check the spelling against the preset"
         got = "" if e["type"] in ("missing", "value_error") else f" (got {e.get('input')!r})"
-        lines.append(f"{loc}: {msg}{got}" if loc and not msg.startswith(loc) else f"{msg}{got}")
-    return "\n".join(lines)
+        problems.append((loc, msg + got))
+    return problems
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> ConfigError:
+    """The ConfigError for ``err``: its (location, message) pairs, one ``field.path: reason`` line each."""
+    return ConfigError(problems=validation_problems(err, prefix))
 
 
 def validate_config(data: dict[str, Any]) -> RunConfig:
@@ -193,7 +214,7 @@ def validate_config(data: dict[str, Any]) -> RunConfig:
     try:
         return RunConfig.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(format_validation_error(err)) from None
+        raise format_validation_error(err) from None
 
 
 def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
