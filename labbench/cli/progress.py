@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import asdict
 
 
 def format_eta(seconds: float) -> str:
@@ -17,9 +18,12 @@ class ProgressPrinter:
     """Turns engine events into a one-line progress bar (a line per epoch when not on a terminal)."""
 
     def __init__(self, stream=None) -> None:
+        from labbench.evaluate.collapse import EpochVerdicts  # the one collapse verdict, as the window shows it
+
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
         self.start = time.perf_counter()
+        self.verdicts = EpochVerdicts()
 
     def __call__(self, event) -> None:
         kind = event.kind
@@ -38,6 +42,10 @@ class ProgressPrinter:
                 f"epoch {event.epoch:>3}  step {event.step:>6}  k-NN {knn}  feature std {event.feature_std:.4f}  "
                 f"effective rank {event.effective_rank:.1f}  {event.images_per_sec:,.0f} img/s"
             )
+        if kind in ("epoch", "probe"):
+            found = self.verdicts.add(asdict(event))
+            if found is not None and found.collapsed:
+                self._line(f"warning: epoch {self.verdicts.epoch}: {found.words}; {found.advice}")
         elif kind == "log":
             self._line(("" if event.level == "info" else f"{event.level}: ") + event.message)
         elif kind == "finished":
