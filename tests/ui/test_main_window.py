@@ -14,8 +14,8 @@ def test_window_opens_with_every_dock_and_a_view_menu_entry_for_each(make_window
     window = make_window()
     window.show()
     names = {d.objectName() for d in window.docks}
-    assert names == {"dataset_browser", "augmentation_preview", "method_config", "training_plots", "log_panel",
-                     "run_list"}
+    assert names == {"dataset_browser", "augmentation_preview", "method_config", "training_plots", "inspect_panel",
+                     "log_panel", "run_list"}
     for dock in window.docks:
         assert window.dock_actions[dock.objectName()].isChecked()
     assert not window.browser.isHidden() and not window.plots.isHidden() and not window.preview.isHidden()
@@ -82,20 +82,15 @@ def test_export_entry_exists_only_when_export_is_available(make_window):
     assert (window.export_action is not None) == available
 
 
-def test_inspect_views_register_as_docks_with_a_menu(make_window, qtbot):
-    from PySide6.QtWidgets import QDockWidget, QLabel
+def test_inspect_views_register_with_the_panel_and_the_menu(make_window, qtbot):
+    from PySide6.QtWidgets import QLabel
 
-    def factory(window):
-        dock = QDockWidget("Probe view", window)
-        dock.setWidget(QLabel("probe"))
-        return dock
-
-    register_inspect_view("Probe view", factory)
+    register_inspect_view("Probe view", lambda window: QLabel("probe"), "collapse")
     try:
         window = make_window(load=False)
-        assert [d.windowTitle() for d in window.inspect_docks][-1] == "Probe view"
-        menus = {a.text(): a for a in window.menuBar().actions()}
-        assert "&Inspect" in menus
+        assert window.inspect.titles()[-1] == "Probe view"
+        menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Inspect")
+        assert "Probe view" in [a.text() for a in menu.actions()]
     finally:
         INSPECT_VIEWS.pop("Probe view")
 
@@ -107,7 +102,7 @@ def test_a_broken_inspect_view_is_reported_and_the_window_still_opens(make_windo
     register_inspect_view("Broken view", broken)
     try:
         window = make_window(load=False)
-        assert "Broken view" not in [d.windowTitle() for d in window.inspect_docks]
+        assert "Broken view" not in window.inspect.titles()
         assert any("Broken view" in m and "no attention" in m for m in window.log_panel.messages())
     finally:
         INSPECT_VIEWS.pop("Broken view")
@@ -129,11 +124,8 @@ def test_export_writes_the_encoder_off_the_gui_thread(make_window, qtbot, tmp_pa
     trainer = Trainer(apply_overrides(tiny_config, ["train.max_steps=2"]), runs_root=tmp_path / "runs")
     assert trainer.fit().status == "completed"
     window = make_window(load=False)
-    window.run_list.refresh()
     window.run_list.tree.setCurrentItem(window.run_list.item(trainer.run_dir))
     assert window.export_target() == str(trainer.run_dir)
-    with qtbot.waitSignal(window.export_run(trainer.run_dir, tmp_path / "out").succeeded, timeout=60000) as done:
-        pass
-    result = done.args[0]
-    assert all(p.is_file() for p in result.files.values())
-    assert any("encoder exported" in m for m in window.log_panel.messages())
+    window.export_run(trainer.run_dir, tmp_path / "out")
+    qtbot.waitUntil(lambda: any("encoder exported" in m for m in window.log_panel.messages()), timeout=60000)
+    assert {p.suffix for p in (tmp_path / "out").iterdir()} >= {".pt", ".onnx"}

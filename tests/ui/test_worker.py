@@ -7,6 +7,7 @@ from pathlib import Path
 from labbench.config import apply_overrides
 from labbench.engine.checkpoint import CHECKPOINT_NAME
 from labbench.runs import read_metrics
+from ui.state import SessionState
 from ui.worker import TrainingSession
 
 LONG = ["train.epochs=500"]  # long enough to pause, stop or close mid-run
@@ -66,7 +67,7 @@ def test_stop_while_paused_still_saves(qtbot, tmp_path, tiny_config):
     with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         session.stop()
     assert blocker.args[0].status == "stopped"
-    assert session.state == "idle"
+    assert session.state is SessionState.IDLE
 
 
 def test_closing_mid_run_leaves_a_resumable_checkpoint(make_window, qtbot, tiny_config):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QItemSelectionModel, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListView, QProgressBar, QSplitter,
@@ -20,8 +20,9 @@ from PySide6.QtWidgets import (
 
 from labbench.config import DataConfig, RunConfig
 from labbench.data import ImageSet, Split, load_split
-from labbench.errors import LabbenchError
+from labbench.errors import DataError, LabbenchError
 from ui.state import ConfigState
+from ui.tasks import TaskRunner
 from ui.widgets.image_view import ImageView, mask_to_qimage, tensor_to_qimage
 from ui.widgets.thumbnail_model import ThumbnailModel
 
@@ -41,48 +42,16 @@ SOURCES: dict[str, tuple[str, bool]] = {
 THUMB_SIZE = 64
 
 
-class _LoadJob(QRunnable):
-    """``load_split`` in a pool thread; the result comes back through the loader's signals."""
-
-    def __init__(self, loader: DatasetLoader, request_id: int, cfg: DataConfig) -> None:
-        super().__init__()
-        self.loader, self.request_id, self.cfg = loader, request_id, cfg
-
-    def run(self) -> None:
-        try:
-            split = load_split(self.cfg)
-        except LabbenchError as err:
-            self.loader.failed.emit(self.request_id, self._where(str(err)))
-        except Exception as err:  # noqa: BLE001 — any reader failure must reach the person as text
-            self.loader.failed.emit(self.request_id, self._where(f"could not be loaded ({type(err).__name__}: {err})"))
-        else:
-            self.loader.loaded.emit(self.request_id, self.cfg, split)
-
-    def _where(self, message: str) -> str:
-        """The message, led by the folder it is about when it does not name it already."""
-        where = self.cfg.root or self.cfg.source
-        return message if where in message else f"{where}: {message}"
-
-
-class DatasetLoader(QObject):
-    """Loads data sources in a background thread; only the newest request's result is used."""
-
-    loaded = Signal(int, object, object)  # request id, DataConfig, Split
-    failed = Signal(int, str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self.latest = 0
-
-    def load(self, cfg: DataConfig) -> int:
-        self.latest += 1
-        self._pool.start(_LoadJob(self, self.latest, cfg))
-        return self.latest
-
-    def wait(self) -> None:
-        self._pool.waitForDone()
+def load_named(cfg: DataConfig) -> Split:
+    """``load_split`` whose errors name the folder (or source) they are about."""
+    where = cfg.root or cfg.source
+    try:
+        return load_split(cfg)
+    except LabbenchError as err:
+        message = str(err)
+    except Exception as err:  # noqa: BLE001 — any reader failure must reach the person as text
+        message = f"could not be loaded ({type(err).__name__}: {err})"
+    raise DataError(message if where in message else f"{where}: {message}")
 
 
 class DatasetBrowser(QDockWidget):
@@ -99,9 +68,7 @@ class DatasetBrowser(QDockWidget):
         self.state = state
         self.loaded_cfg: DataConfig | None = None
         self._pending: DataConfig | None = None
-        self._loader = DatasetLoader(self)
-        self._loader.loaded.connect(self._on_loaded)
-        self._loader.failed.connect(self._on_failed)
+        self._loader = TaskRunner(self, latest_wins=True)
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -178,7 +145,8 @@ class DatasetBrowser(QDockWidget):
         """Load ``cfg`` (default: the window's data config) off the GUI thread."""
         cfg = cfg or self.state.config.data
         self._pending = cfg
-        self._loader.load(cfg)
+        self._loader.submit(lambda _progress: load_named(cfg), lambda split: self._on_loaded(cfg, split),
+                            failed=self._on_failed)
         self.status.setText(f"Loading {SOURCES.get(cfg.source, (cfg.source,))[0].rstrip('…')}…")
         self.busy.show()
         self.loading_changed.emit(True)
@@ -214,10 +182,7 @@ class DatasetBrowser(QDockWidget):
         if self.loaded_cfg is not None and config.data != self.loaded_cfg and not self.is_loading():
             self.load(config.data)
 
-    @Slot(int, object, object)
-    def _on_loaded(self, request_id: int, cfg: DataConfig, split: Split) -> None:
-        if request_id != self._loader.latest:
-            return
+    def _on_loaded(self, cfg: DataConfig, split: Split) -> None:
         self._pending = None
         self.loaded_cfg = cfg
         self.busy.hide()
@@ -237,10 +202,7 @@ class DatasetBrowser(QDockWidget):
         if self.state.config.data != cfg:  # size or count edited while this was loading
             self.load()
 
-    @Slot(int, str)
-    def _on_failed(self, request_id: int, message: str) -> None:
-        if request_id != self._loader.latest:
-            return
+    def _on_failed(self, message: str) -> None:
         self._pending = None
         self.busy.hide()
         self.loading_changed.emit(False)

@@ -9,7 +9,6 @@ bright off-diagonals on a darker field. Hover a cell for its value.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -39,11 +38,11 @@ def positive_wins(matrix: AffinityMatrix) -> float:
 class AffinityViewer(RunViewer):
     """A run's 2N×2N similarity matrix on a batch of eval images, re-drawn for any batch size."""
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.matrix: AffinityMatrix | None = None
         self.seed = 0
         self.images: np.ndarray | None = None  # N×H×W×3 of the batch on show
-        super().__init__(runs_root, parent=parent)
+        super().__init__(parent)
 
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(2, 256)

@@ -11,7 +11,6 @@ pick it.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -33,10 +32,6 @@ MEAN = -1  # the head index that stands for the mean over heads
 THUMB = 44
 
 
-def is_vit_run(info: RunInfo) -> bool:
-    return info.backbone is None or info.backbone.startswith("vit")
-
-
 def hex_rgb(colour: str) -> tuple[int, int, int]:
     return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
 
@@ -45,14 +40,15 @@ class AttentionViewer(ProbeViewer):
     """Last-block CLS→patch attention of a ViT run's probe images, per head and epoch."""
 
     reading = "reading the attention maps of epoch {epoch}"
+    needs = "a ViT backbone (its attention is what is drawn)"
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.arrays: dict[str, np.ndarray] | None = None  # the epoch on show
         self.image_index = 0
         self.head = MEAN
         self.fraction = DEFAULT_MASS
         self.jaccard: dict[str, float] = {}
-        super().__init__(runs_root, accepts=is_vit_run, parent=parent)
+        super().__init__(parent)
 
         self.head_combo = QComboBox()
         self.head_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -113,6 +109,9 @@ class AttentionViewer(ProbeViewer):
         self.restyle()
 
     # -- reading the run -------------------------------------------------------------------
+    def accepts(self, info: RunInfo) -> bool:
+        return info.backbone is None or info.backbone.startswith("vit")
+
     def reload(self) -> None:
         self.set_probe_epochs([e for e, _ in list_probes(self.run_dir)],
                               "No probe files yet: a run writes one at the end of each epoch "

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -90,13 +89,13 @@ class HoverCard(QFrame):
 class EmbeddingViewer(RunViewer):
     """Encoder features of a run's eval split, projected to 2-D, with hover, retrieval and region lists."""
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.data: FeatureSet | None = None
         self.projection: Projection | None = None
         self.query: int | None = None
         self.neighbours: tuple[np.ndarray, np.ndarray] | None = None
         self.region: np.ndarray = np.empty(0, dtype=np.int64)  # rows inside the rectangle
-        super().__init__(runs_root, parent=parent)
+        super().__init__(parent)
 
         self.method_combo = QComboBox()
         for name in PROJECTIONS:

@@ -10,7 +10,6 @@ image's loss (the training loss: MSE on the masked patches).
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -33,10 +32,6 @@ ROWS_PER_BLOCK = 4
 LOSS_SPACE = 1.8  # panel widths right of each block, where the losses are written
 DEBOUNCE_MS = 150
 TITLES = {"original": "original", "masked": "masked", "reconstruction": "reconstruction", "pasted": "pasted"}
-
-
-def has_decoder(info: RunInfo) -> bool:
-    return info.method is None or hasattr(METHODS.get(info.method), "reconstruct")
 
 
 def row_origins(count: int, h: int, w: int) -> list[tuple[int, int]]:
@@ -65,12 +60,14 @@ class ReconstructionViewer(ProbeViewer):
 
     reading = "reading the reconstructions of epoch {epoch}"
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    needs = "a masked-image model with a decoder, such as MAE"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.pictures: dict[str, np.ndarray] | None = None  # panel name -> K×H×W×3 uint8, "loss" -> K
         self.source = ""
         self.train_ratio = 0.75
         self.seed = MASK_SEED
-        super().__init__(runs_root, accepts=has_decoder, parent=parent)
+        super().__init__(parent)
 
         self.ratio_slider = QSlider(Qt.Orientation.Horizontal)
         self.ratio_slider.setRange(5, 95)
@@ -109,6 +106,9 @@ class ReconstructionViewer(ProbeViewer):
         self.restyle()
 
     # -- stored probes ---------------------------------------------------------------------
+    def accepts(self, info: RunInfo) -> bool:
+        return info.method is None or hasattr(METHODS.get(info.method), "reconstruct")
+
     def reload(self) -> None:
         self.train_ratio = float(getattr(load_run_config(self.run_dir).method, "mask_ratio", self.train_ratio))
         self._set_ratio_slider(self.train_ratio)

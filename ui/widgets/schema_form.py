@@ -43,6 +43,13 @@ def bounds(info: FieldInfo) -> tuple[float | None, float | None]:
     return low, high
 
 
+def mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Give ``widget`` the theme's red border (``invalid`` property) or take it away."""
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+
+
 class FloatSpinBox(QDoubleSpinBox):
     """A spin box that shows floats in short general form (``1e-06``, ``0.3``) and accepts any float."""
 
@@ -344,9 +351,7 @@ class SchemaForm(QWidget):
             label.setText(reason)
             label.setVisible(bool(reason))
             for w in self._editors[name].focus_widgets():
-                w.setProperty("invalid", bool(reason))
-                w.style().unpolish(w)
-                w.style().polish(w)
+                mark_invalid(w, bool(reason))
 
     def error(self, name: str) -> str:
         return self._errors[name].text()

@@ -14,10 +14,11 @@ from ui.inspect.affinity import AffinityViewer
 
 @pytest.fixture
 def viewer(qtbot, simclr_run):
-    widget = AffinityViewer(simclr_run.parent)
+    widget = AffinityViewer()
     qtbot.addWidget(widget)
     widget.resize(900, 800)
     widget.show()
+    widget.set_run(simclr_run)
     qtbot.waitUntil(lambda: widget.matrix is not None, timeout=20000)
     return widget
 

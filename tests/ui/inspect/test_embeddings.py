@@ -17,10 +17,11 @@ from ui.inspect.embeddings import EmbeddingViewer, FeatureSet
 
 @pytest.fixture
 def viewer(qtbot, simclr_run):
-    widget = EmbeddingViewer(simclr_run.parent)
+    widget = EmbeddingViewer()
     qtbot.addWidget(widget)
     widget.resize(900, 800)
     widget.show()
+    widget.set_run(simclr_run)
     qtbot.waitUntil(lambda: widget.projection is not None, timeout=30000)
     widget.grab()  # lay out and paint once, so screen positions are final
     return widget

@@ -8,6 +8,7 @@ import pytest
 
 from labbench.evaluate.protocols import CAVEATS, read_eval
 from ui.inspect.evaluation import EvaluationView
+from ui.runs_model import RunsModel
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def runs(tmp_path, simclr_run, mae_run):
 
 @pytest.fixture
 def view(qtbot, runs):
-    widget = EvaluationView(runs[0])
+    widget = EvaluationView(RunsModel(runs[0]))
     qtbot.addWidget(widget)
     widget.resize(1000, 600)
     widget.show()
