@@ -7,10 +7,10 @@ while the form shows a value that does not validate: what the form shows is what
 
 Inspect views (attention maps, reconstructions, embeddings …) plug in without editing this file:
 ``ui/inspect/__init__.py`` calls :func:`register_inspect_view` for each view; the window imports
-``ui.inspect`` once and shows each view in its Inspect panel (a navigator of full names and icons)
+``ui.inspect`` once and shows each view in its Inspect window (a navigator of full names and icons)
 and in the Inspect menu. A factory receives the window and may use ``window.state``,
 ``window.session`` (its signals), ``window.browser`` (``image_selected``, ``dataset_loaded``),
-``window.runs``, ``window.inspect`` and ``window.theme_changed`` (pyqtgraph plots must be restyled by
+``window.runs``, ``window.inspect`` (the Inspect window) and ``window.theme_changed`` (pyqtgraph plots must be restyled by
 hand; see ``ui.theme.current_theme``).
 
 The first window takes a share of the screen's available area, never more; a layout restored from
@@ -46,7 +46,7 @@ from ui.docks.method_config import MethodConfigDock
 from ui.docks.run_list import RunList, run_label
 from ui.docks.training_plots import TrainingPlots
 from ui.widgets.view_icons import view_icon
-from ui.docks.inspect_panel import InspectPanel
+from ui.inspect_window import InspectWindow
 from ui.runs_model import RunsModel
 from ui.settings import open_settings
 from ui.state import ConfigState, SessionState
@@ -63,7 +63,7 @@ CLOSE_NOTE = "session/closed_mid_run"  # what the last session's close did to a 
 
 @dataclass(frozen=True)
 class InspectView:
-    """A view of the Inspect panel: ``factory(window)`` makes its widget once, at start-up."""
+    """A view of the Inspect window: ``factory(window)`` makes its widget once, at start-up."""
 
     title: str
     factory: Callable[[MainWindow], QWidget]
@@ -136,9 +136,9 @@ class MainWindow(QMainWindow):
         self.plots = TrainingPlots(self)
         self.log_panel = LogPanel(self)
         self.run_list = RunList(self.runs, self)
-        self.inspect = InspectPanel(self.runs, self)
+        self.inspect = InspectWindow(self.runs, self)
         self.docks: list[QDockWidget] = [
-            self.browser, self.preview, self.plots, self.inspect, self.method_config, self.log_panel, self.run_list,
+            self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list,
         ]
         self._arrange_default_layout()
         self._add_inspect_views()
@@ -187,11 +187,10 @@ class MainWindow(QMainWindow):
         self.addDockWidget(right, self.plots)
         self.splitDockWidget(self.plots, self.method_config, Qt.Orientation.Horizontal)
         self.splitDockWidget(self.plots, self.log_panel, Qt.Orientation.Vertical)
-        self.tabifyDockWidget(self.plots, self.inspect)
         self.tabifyDockWidget(self.log_panel, self.run_list)
-        self.plots.raise_()
         self.log_panel.raise_()
         self.setGeometry(initial_geometry(self.available_geometry()))
+        self.inspect.setGeometry(initial_geometry(self.available_geometry()))
         w, h = self.width(), self.height()
         self.resizeDocks([self.browser, self.plots, self.method_config],
                          [round(0.24 * w), round(0.5 * w), round(0.26 * w)], Qt.Orientation.Horizontal)
@@ -245,14 +244,17 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = self._action("Reset layout", self.reset_layout, tip="Put every panel back")
         self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1",
                                              "List the keyboard shortcuts")
-        self.inspect_action = self._action("Inspect panel", self.focus_inspect, "Ctrl+I",
-                                           "Show the Inspect panel; arrow keys move between its views")
-        # one shortcut per view, in the navigator's order (Ctrl+1 … Ctrl+9)
+        self.inspect_action = self._action("Inspect", self.inspect.bring_forward, "Ctrl+I",
+                                           "Open the Inspect window: attention, embeddings, collapse, evaluation …")
+        self.inspect_action.setIcon(view_icon("embeddings"))
+        # one shortcut per view, in the navigator's order (Ctrl+1 … Ctrl+9), from either window
         self.inspect_view_actions = [
             self._action(title, lambda _c=False, t=title: self.inspect.show_view(t),
                          f"Ctrl+{i + 1}" if i < 9 else None, f"Show the {title} view")
             for i, title in enumerate(self.inspect.titles())
         ]
+        for action in (self.inspect_action, *self.inspect_view_actions):
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.export_action = None
         if importlib.util.find_spec("labbench.export") is not None:
             self.export_action = self._action("Export encoder…", self.export_encoder, "Ctrl+E",
@@ -299,6 +301,8 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("training_toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.start_action, self.pause_action, self.resume_action, self.stop_action])
+        toolbar.addSeparator()
+        toolbar.addAction(self.inspect_action)
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
@@ -356,12 +360,19 @@ class MainWindow(QMainWindow):
         if isinstance(state, QByteArray):
             self.restoreState(state)
             self.tab_sweeper.schedule()
+        geometry = self.settings.value("inspect/geometry")
+        if isinstance(geometry, QByteArray):
+            self.inspect.restoreGeometry(geometry)
+            self.inspect.setGeometry(clamped(self.inspect.geometry(), self.available_geometry()))
+        self._reopen_inspect = self.settings.value("inspect/open", False, bool)
         theme = self.settings.value("view/theme", "dark", str)
         self.theme_actions.get(theme, self.theme_actions["dark"]).setChecked(True)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("inspect/geometry", self.inspect.saveGeometry())
+        self.settings.setValue("inspect/open", self.inspect.isVisible())
         self.settings.setValue("config/last", dump_toml(self.state.config))
         self.settings.sync()
 
@@ -383,13 +394,6 @@ class MainWindow(QMainWindow):
         self.plots.restyle()
         self.log_panel.restyle()
         self.theme_changed.emit(THEMES[name])
-
-    @Slot()
-    def focus_inspect(self) -> None:
-        """The Inspect panel to the front, its navigator focused (arrow keys choose a view)."""
-        self.inspect.show()
-        self.inspect.raise_()
-        self.inspect.navigator.setFocus()
 
     # -- commands --------------------------------------------------------------------------
     def start_blocker(self) -> str:
@@ -656,6 +660,9 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
         self.tab_sweeper.schedule()  # the first layout pass may leave a stale tab bar
+        if self._reopen_inspect:  # it was open when the window last closed
+            self._reopen_inspect = False
+            self.inspect.show()
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)

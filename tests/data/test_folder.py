@@ -179,3 +179,10 @@ def test_unwritable_dataset_folder_caches_in_the_home_folder(tmp_path, write_noi
     write_noise(data / "a.png")
     (data / ".labbench-cache").write_text("a file where the cache folder would go")
     assert folder.default_cache_dir(str(data)) == tmp_path / "home" / ".cache" / "labbench"
+
+
+def test_too_few_readable_images_lists_the_skipped_ones_not_counting_them(tmp_path, write_image):
+    write_image(tmp_path / "a.png")
+    (tmp_path / "photo.jpg").write_text("a text file with an image's name")
+    with pytest.raises(DataError, match=r"need at least 2 images.*\(found 1\); skipped .*photo\.jpg: not an image"):
+        load_split(DataConfig(source="folder", root=str(tmp_path)))

@@ -78,9 +78,10 @@ def test_the_latest_request_wins(qtbot):
 
 
 def test_newest_first_with_a_cap_on_what_waits(qtbot):
-    release, made, dropped = threading.Event(), [], []
+    started, release, made, dropped = threading.Event(), threading.Event(), [], []
     runner = TaskRunner(newest_first=True, max_pending=2)
-    runner.submit(lambda progress: release.wait(5), lambda _r: made.append("blocker"))
+    runner.submit(lambda progress: started.set() or release.wait(5), lambda _r: made.append("blocker"))
+    assert started.wait(10)  # the first one runs; the next four wait behind it
     for i in range(4):
         runner.submit(lambda progress, i=i: i, made.append, cancelled=lambda i=i: dropped.append(i))
     release.set()

@@ -25,6 +25,7 @@ from labbench.methods import Method, PreviewPanel, build_method
 from ui.state import ConfigState
 from ui.tasks import TaskRunner
 from ui.widgets.image_view import float_to_qimage
+from ui.widgets.labels import wrapping_label
 
 DEBOUNCE_MS = 120  # a dragged slider redraws once it rests, not on every tick
 # AugmentConfig fields with a slider: (label, field, index into a (low, high) pair or None, min, max);
@@ -135,9 +136,7 @@ class AugmentationPreview(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
-        self.caption = QLabel("Select an image in the dataset browser")
-        self.caption.setProperty("role", "muted")
-        self.caption.setWordWrap(True)
+        self.caption = wrapping_label("Select an image in the dataset browser", role="muted")
         self.reroll_button = QPushButton("Re-roll")
         self.reroll_button.setToolTip("Draw new random augmentation parameters")
         self.reroll_button.clicked.connect(self.reroll)
@@ -153,9 +152,7 @@ class AugmentationPreview(QDockWidget):
         self.scroll.setWidget(self.canvas)
         layout.addWidget(self.scroll, 1)
 
-        self.error = QLabel()
-        self.error.setProperty("role", "error")
-        self.error.setWordWrap(True)
+        self.error = wrapping_label(role="error")
         self.error.hide()
         layout.addWidget(self.error)
 

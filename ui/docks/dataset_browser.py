@@ -14,7 +14,7 @@ import torch
 from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListView, QProgressBar, QSplitter,
+    QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QListView, QProgressBar, QSplitter,
     QVBoxLayout, QWidget,
 )
 
@@ -24,6 +24,7 @@ from labbench.errors import DataError, LabbenchError
 from ui.state import ConfigState
 from ui.tasks import TaskRunner
 from ui.widgets.image_view import ImageView, mask_to_qimage, tensor_to_qimage
+from ui.widgets.labels import wrapping_label
 from ui.widgets.thumbnail_model import ThumbnailModel
 
 # source -> (menu text, needs a folder chosen by the person)
@@ -40,6 +41,8 @@ SOURCES: dict[str, tuple[str, bool]] = {
     "svhn": ("SVHN (local folder)…", True),
 }
 THUMB_SIZE = 64
+#: sources whose ``data.num_images`` is how many to make, not a cap on what is there
+GENERATED = ("shapes", "photos")
 
 
 def load_named(cfg: DataConfig) -> Split:
@@ -52,6 +55,14 @@ def load_named(cfg: DataConfig) -> Split:
     except Exception as err:  # noqa: BLE001 — any reader failure must reach the person as text
         message = f"could not be loaded ({type(err).__name__}: {err})"
     raise DataError(message if where in message else f"{where}: {message}")
+
+
+def cap_note(cfg: DataConfig, shown: int) -> str:
+    """What to say when a set that has more images was cut to ``data.num_images`` ('' when it was not)."""
+    if cfg.source in GENERATED or cfg.num_images <= 0 or shown < cfg.num_images:
+        return ""
+    return (f"capped at data.num_images = {cfg.num_images:,}: set it to 0 on the Data tab of the "
+            "Method configuration to use every image")
 
 
 class DatasetBrowser(QDockWidget):
@@ -85,9 +96,7 @@ class DatasetBrowser(QDockWidget):
         row.addWidget(self.source_combo, 2)
         row.addWidget(self.class_combo, 1)
         layout.addLayout(row)
-        self.root_label = QLabel()
-        self.root_label.setProperty("role", "muted")
-        self.root_label.setWordWrap(True)
+        self.root_label = wrapping_label(role="muted")
         self.root_label.hide()
         layout.addWidget(self.root_label)
         busy = QHBoxLayout()
@@ -95,8 +104,7 @@ class DatasetBrowser(QDockWidget):
         self.busy.setRange(0, 0)  # indeterminate
         self.busy.setMaximumHeight(10)
         self.busy.setTextVisible(False)
-        self.status = QLabel()
-        self.status.setProperty("role", "muted")
+        self.status = wrapping_label(role="muted")
         busy.addWidget(self.status, 1)
         busy.addWidget(self.busy)
         layout.addLayout(busy)
@@ -120,8 +128,7 @@ class DatasetBrowser(QDockWidget):
         ins = QVBoxLayout(inspector)
         ins.setContentsMargins(0, 0, 0, 0)
         self.image_view = ImageView(min_side=120)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self.info = wrapping_label()
         self.mask_check = QCheckBox("Show mask")
         self.mask_check.setToolTip("Overlay the object mask (sources that know their masks, e.g. shapes)")
         self.mask_check.toggled.connect(self.image_view.set_overlay_visible)
@@ -191,6 +198,9 @@ class DatasetBrowser(QDockWidget):
         for path, reason in images.skipped + split.eval.skipped:
             self.message.emit(f"skipped {path}: {reason}", "warning")
         self.status.setText(f"{len(images)} training images · {len(split.eval)} held out · {cfg.image_size} px")
+        if (note := cap_note(cfg, len(images) + len(split.eval))):
+            self.status.setText(f"{self.status.text()} · {note}")
+            self.message.emit(f"{cfg.root or cfg.source}: {note}", "info")
         self.model.set_image_set(images)
         self._fill_classes(images)
         self._show_source(cfg)

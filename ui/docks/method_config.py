@@ -15,8 +15,8 @@ from typing import Any, get_args
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
-    QSizePolicy, QSpinBox, QTabWidget, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDockWidget, QFileDialog, QFormLayout, QHBoxLayout, QPushButton, QScrollArea, QSpinBox,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from labbench.atomic import atomic_write_text
@@ -27,6 +27,7 @@ from labbench.config import (
 from labbench.errors import ConfigError
 from labbench.methods import METHODS
 from ui.state import ConfigState
+from ui.widgets.labels import wrapping_label
 from ui.widgets.schema_form import SchemaForm, field_label, mark_invalid
 
 # section -> (tab title, model, fields edited elsewhere: pickers and run length above, dataset browser)
@@ -94,8 +95,7 @@ class RunLength(QWidget):
         self.minutes.setSuffix(" min")
         self.minutes.setKeyboardTracking(False)
         self.minutes.setToolTip(self.switch.toolTip())
-        self.epochs_note = QLabel()
-        self.epochs_note.setProperty("role", "muted")
+        self.epochs_note = wrapping_label(role="muted")
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.switch)
@@ -117,7 +117,7 @@ class RunLength(QWidget):
         finally:
             self._loading = False
         self.minutes.setEnabled(self.switch.isChecked())
-        self.epochs_note.setText("" if self.switch.isChecked() else f"or {train.epochs} epochs (Training tab)")
+        self.epochs_note.setText("" if self.switch.isChecked() else f"else {train.epochs} epochs")
 
     def _changed(self, *_args) -> None:
         self.minutes.setEnabled(self.switch.isChecked())
@@ -168,9 +168,7 @@ class MethodConfigDock(QDockWidget):
         pickers.addRow("Backbone", self.backbone_combo)
         pickers.addRow("Length", self.run_length)
         layout.addLayout(pickers)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.summary.setProperty("role", "muted")
+        self.summary = wrapping_label(role="muted")
         layout.addWidget(self.summary)
 
         buttons = QHBoxLayout()
@@ -185,9 +183,7 @@ class MethodConfigDock(QDockWidget):
         buttons.addWidget(self.save_button)
         layout.addLayout(buttons)
 
-        self.general_error = QLabel()
-        self.general_error.setProperty("role", "error")
-        self.general_error.setWordWrap(True)
+        self.general_error = wrapping_label(role="error")
         self.general_error.hide()
         layout.addWidget(self.general_error)
 
@@ -204,7 +200,6 @@ class MethodConfigDock(QDockWidget):
         for combo in (self.method_combo, self.backbone_combo, self.preset_combo):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(10)
-        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.setWidget(body)
         state.changed.connect(self.refresh)
         self.refresh(state.config)

@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QDockWidget, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from labbench.engine.events import EpochEvent, ProbeEvent, ReferenceEvent, StepEvent
 from labbench.evaluate.collapse import EpochVerdicts
 from ui.theme import Theme, current_theme
+from ui.widgets.labels import wrapping_label
 
 REDRAW_MS = 50  # 20 Hz: smooth to the eye, negligible cost
 EMA_ALPHA = 0.9
@@ -115,23 +116,15 @@ class TrainingPlots(QDockWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
-        self.warning = QLabel()
-        self.warning.setProperty("role", "warning")
-        self.warning.setWordWrap(True)
+        self.warning = wrapping_label(role="warning")
         self.warning.hide()
         layout.addWidget(self.warning)
-        self.hint = QLabel("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs panel "
-                           "to compare them.")
-        self.hint.setProperty("role", "muted")
-        self.hint.setWordWrap(True)
+        self.hint = wrapping_label("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs "
+                                   "panel to compare them.", role="muted")
         layout.addWidget(self.hint)
-        self.key = QLabel()  # which colour is which run
-        self.key.setTextFormat(Qt.TextFormat.RichText)
-        self.key.setWordWrap(True)
+        self.key = wrapping_label(rich=True)  # which colour is which run
         self.key.setToolTip("Each run is drawn in its own colour; tick runs in the Runs panel to compare them")
         layout.addWidget(self.key)
-        for label in (self.warning, self.hint, self.key):
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
         self.canvas = pg.GraphicsLayoutWidget()
         layout.addWidget(self.canvas, 1)
         self.setWidget(body)

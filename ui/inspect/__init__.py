@@ -4,7 +4,7 @@ simulator).
 
 Each view is a widget in its own module that draws arrays computed by :mod:`labbench.evaluate`;
 this package registers them with the window (see :func:`ui.main_window.register_inspect_view`),
-which shows them in its Inspect panel and lists them in the Inspect menu.
+which shows them in its Inspect window and lists them in the Inspect menu.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ui.main_window import MainWindow, register_inspect_view
 
 
 def run_view(title: str, viewer_class: type[RunViewer], icon: str) -> None:
-    """Register an inspector of the run the Inspect panel follows; it refreshes on each new probe file."""
+    """Register an inspector of the run the Inspect window follows; it refreshes on each new probe file."""
     def make(window: MainWindow) -> QWidget:
         viewer = viewer_class()
         window.session.probe.connect(viewer.on_probe)

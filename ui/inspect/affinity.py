@@ -23,6 +23,7 @@ from ui.inspect.plot_style import style_canvas, style_plot
 from ui.inspect.run_cache import RUNS, device_of
 from ui.inspect.run_viewer import RunViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 COLOUR_MAP = pg.colormap.get("CET-D1")  # diverging: −1 blue, 0 grey, +1 red
 THUMB = 28
@@ -85,9 +86,8 @@ class AffinityViewer(RunViewer):
         self.dividers = self.plot.plot(connect="pairs")  # view 1 | view 2, across and down
         self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=COLOUR_MAP, interactive=False, label="cosine")
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
-        self.hover = QLabel("Hover a cell for its similarity.")
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
+        self.hover = wrapping_label("Hover a cell for its similarity.")
+        self.summary = wrapping_label()
 
         self.body.addLayout(controls)
         self.body.addWidget(self.strip)

@@ -27,6 +27,7 @@ from ui.inspect.pictures import heat_rgba, icon, image_item, outline, paint
 from ui.inspect.plot_style import image_view_box, style_canvas
 from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 MEAN = -1  # the head index that stands for the mean over heads
 THUMB = 44
@@ -93,8 +94,7 @@ class AttentionViewer(ProbeViewer):
         self.head_labels: list[pg.LabelItem] = []
         self.canvas.scene().sigMouseClicked.connect(self._clicked)
 
-        self.score = QLabel()
-        self.score.setWordWrap(True)
+        self.score = wrapping_label()
 
         self.body.addLayout(controls)
         self.body.addWidget(self.images)

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QWidget
 
 from labbench.evaluate.collapse import CollapseHistory, collapse_history
 from labbench.evaluate.probes import list_probes, read_probes
@@ -27,6 +27,7 @@ from ui.docks.training_plots import EpochAxis
 from ui.inspect.plot_style import style_canvas, style_plot
 from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 HIST_BINS = 40
 #: plot key -> title, y label; then the curves on it: (series key, its name, dashed). A plot of several
@@ -75,10 +76,7 @@ class CollapseDashboard(ProbeViewer):
         self.collapsed: bool | None = None
         super().__init__(parent)
 
-        self.verdict = QLabel()
-        self.verdict.setWordWrap(True)
-        self.verdict.setTextFormat(Qt.TextFormat.RichText)
-        self.verdict.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.verdict = wrapping_label(rich=True)
         self.canvas = pg.GraphicsLayoutWidget()
         self.plots: dict[str, pg.PlotItem] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}

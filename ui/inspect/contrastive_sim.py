@@ -26,6 +26,7 @@ from torch import nn
 from labbench.losses import alignment, nt_xent, uniformity
 from ui.inspect.plot_style import ThemedWidget, class_colour, style_canvas, style_plot
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 INPUT_DIM = 8
 HIDDEN = 32
@@ -132,7 +133,7 @@ class ContrastiveSimulator(ThemedWidget):
         self.canvas.ci.layout.setColumnStretchFactor(0, 3)
         self.canvas.ci.layout.setColumnStretchFactor(1, 2)
 
-        self.readout = QLabel()
+        self.readout = wrapping_label()
         self.tau_slider = _log_slider("Temperature τ of NT-Xent (log scale)")
         self.tau_label = QLabel()
         self.aug_slider = _log_slider("Augmentation strength: std of the noise added to each view's input "

@@ -29,6 +29,7 @@ from ui.inspect.plot_style import class_colour, style_canvas, style_plot
 from ui.inspect.run_cache import RUNS, device_of
 from ui.inspect.run_viewer import RunViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 PROJECTION_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 DEFAULT_POINTS = 20000
@@ -141,15 +142,14 @@ class EmbeddingViewer(RunViewer):
         self.retrieval = QListWidget()
         self._icon_strip(self.retrieval, THUMB, wrap=False)
         self.retrieval.setFixedHeight(THUMB + 44)
-        self.retrieval_title = QLabel("Click a point: its nearest neighbours in feature space appear here.")
-        self.region_title = QLabel()
+        self.retrieval_title = wrapping_label("Click a point: its nearest neighbours in feature space appear here.")
+        self.region_title = wrapping_label()
         self.region_list = QListWidget()
         self._icon_strip(self.region_list, 40, wrap=True)
         self.region_list.setMaximumHeight(2 * 40 + 16)
         self.region_title.hide()
         self.region_list.hide()
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
+        self.caption = wrapping_label()
 
         self.body.addLayout(controls)
         self.body.addWidget(self.plot_widget, 1)

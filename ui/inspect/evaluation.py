@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QSplitter,
+    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox, QSplitter,
     QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget,
 )
 
@@ -25,6 +25,7 @@ from ui.inspect.plot_style import ThemedWidget
 from ui.inspect.task_bar import TaskBar
 from ui.runs_model import RunsModel
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 COLUMNS = ("Run", "Method", "Backbone", "Data", "Epochs", "k-NN %", "Linear %", "Fine-tune %")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -56,9 +57,7 @@ class EvaluationView(ThemedWidget):
         self.table.setWordWrap(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
-        self.notes.setProperty("role", "muted")
+        self.notes = wrapping_label(role="muted")
         self.details = QTextBrowser()
         self.details.setPlaceholderText("Select a run to see its scores against the baselines.")
 
@@ -114,7 +113,7 @@ class EvaluationView(ThemedWidget):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
         self._stale = True  # the table is read when the view is (next) shown
-        self._followed: str | None = None  # the run the Inspect panel follows
+        self._followed: str | None = None  # the run the Inspect window follows
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
@@ -178,7 +177,7 @@ class EvaluationView(ThemedWidget):
         return self.paths[rows[0].row()] if rows else None
 
     def set_run(self, run_dir: str | Path) -> None:
-        """The run the Inspect panel follows: its row is selected (once the table is read)."""
+        """The run the Inspect window follows: its row is selected (once the table is read)."""
         self._followed = str(Path(run_dir))
         self.select_run(run_dir)
 

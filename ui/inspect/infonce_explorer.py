@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBo
 from labbench.losses import info_nce_from_similarities
 from ui.inspect.plot_style import ThemedWidget, style_canvas, style_plot
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 MAX_NEGATIVES = 12
 TAU_RANGE = (0.01, 2.0)
@@ -75,9 +76,7 @@ class InfoNCEExplorer(ThemedWidget):
         self.canvas.ci.layout.setColumnStretchFactor(0, 3)
         self.canvas.ci.layout.setColumnStretchFactor(1, 2)
 
-        self.readout = QLabel()
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setWordWrap(True)
+        self.readout = wrapping_label(rich=True)
 
         self.tau_slider = QSlider(Qt.Orientation.Horizontal)
         self.tau_slider.setRange(0, TAU_STEPS)

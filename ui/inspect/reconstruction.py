@@ -26,6 +26,7 @@ from ui.inspect.plot_style import image_view_box, style_canvas
 from ui.inspect.run_cache import RUNS, device_of
 from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 GAP = 2  # pixels between the pictures of the mosaic
 ROWS_PER_BLOCK = 4
@@ -89,8 +90,7 @@ class ReconstructionViewer(ProbeViewer):
         self.box.addItem(self.mosaic_item)
         self.titles: list[pg.TextItem] = []  # the panel names above each block
         self.loss_items: list[pg.TextItem] = []
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
+        self.caption = wrapping_label()
         self.body.addLayout(controls)
         self.body.addWidget(self.canvas, 1)
         self.body.addWidget(self.caption)

@@ -11,13 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from labbench.engine.events import ProbeEvent
 from labbench.runs import RunInfo, read_run
 from ui.docks.run_list import run_label
 from ui.inspect.plot_style import ThemedWidget
 from ui.inspect.task_bar import TaskBar
+from ui.widgets.labels import wrapping_label
 
 
 class RunViewer(ThemedWidget):
@@ -33,10 +34,7 @@ class RunViewer(ThemedWidget):
         self.run_dir: str | None = None
         self._stale = False
         self.tasks = TaskBar()
-        self.notice = QLabel()
-        self.notice.setWordWrap(True)
-        self.notice.setProperty("role", "warning")
-        self.notice.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.notice = wrapping_label(role="warning")
         self.notice.hide()
         self.content = QWidget()
         self.body = QVBoxLayout(self.content)

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.widgets.labels import wrapping_label
+
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12
 
@@ -309,9 +311,7 @@ class SchemaForm(QWidget):
             box.setContentsMargins(0, 0, 0, 0)
             box.setSpacing(1)
             box.addWidget(editor.widget)
-            error = QLabel()
-            error.setProperty("role", "error")
-            error.setWordWrap(True)
+            error = wrapping_label(role="error")
             error.hide()
             box.addWidget(error)
             label = QLabel(field_label(name))

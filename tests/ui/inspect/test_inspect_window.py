@@ -23,8 +23,8 @@ def test_every_view_is_reachable_by_its_full_name_from_the_navigator_and_the_men
         action = next(a for a in menu.actions() if a.text() == title)
         action.trigger()
         assert window.inspect.current_title() == title
-        assert window.inspect.stack.currentWidget() is window.inspect.view(title)
-        assert not window.inspect.isHidden()
+        assert window.inspect.stack.currentWidget().widget() is window.inspect.view(title)
+        assert window.inspect.isVisible()
     nav = window.inspect.navigator
     for row in range(nav.count()):
         item = nav.item(row)
@@ -36,7 +36,7 @@ def test_every_view_is_reachable_by_its_full_name_from_the_navigator_and_the_men
 def test_the_keyboard_reaches_every_view(make_window, qtbot):
     window = make_window(load=False)
     window.show()
-    window.focus_inspect()
+    window.inspect_action.trigger()
     nav = window.inspect.navigator
     nav.setCurrentRow(0)
     for title in window.inspect.titles()[1:]:

@@ -1,8 +1,10 @@
-"""The Inspect panel: every Inspect view in one dock, found by name in a navigator on its left.
+"""The Inspect window: every Inspect view in one window of its own, found by name in a navigator on its left.
 
-The navigator lists each view with its full name and an icon (arrow keys move through it; the
-Inspect menu gives each view a shortcut). The run the views look at is shown once, above them,
-and only for the views that look at a run; a view that is not on screen does no work.
+A window of its own, so that attention maps, embeddings and the collapse dashboard get the whole
+screen of a laptop (or a second screen) while the lab bench keeps its training plots. The navigator
+lists each view with its full name and an icon (arrow keys move through it; the Inspect menu and
+toolbar open it, and give each view a shortcut). The run the views look at is shown once, above
+them, and only for the views that look at a run; a view that is not on screen does no work.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDockWidget, QHBoxLayout, QListWidget, QListWidgetItem, QSizePolicy, QStackedWidget,
+    QAbstractItemView, QFrame, QHBoxLayout, QListWidget, QListWidgetItem, QScrollArea, QSizePolicy, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
@@ -32,14 +34,16 @@ class Page:
     follows_run: bool
 
 
-class InspectPanel(QDockWidget):
-    """Navigator, run bar and the views; ``view_changed`` carries the title of the view on show."""
+class InspectWindow(QWidget):
+    """Navigator, run bar and the views; ``view_changed`` carries the title of the view on show.
+    Its ``parent`` is the lab bench window: it closes with it."""
 
     view_changed = Signal(str)
 
     def __init__(self, runs: RunsModel, parent: QWidget | None = None) -> None:
-        super().__init__("Inspect", parent)
-        self.setObjectName("inspect_panel")
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setObjectName("inspect_window")
+        self.setWindowTitle("Inspect")
         self.pages: list[Page] = []
         self.picker = RunPicker(runs)
         self.navigator = QListWidget()
@@ -56,12 +60,10 @@ class InspectPanel(QDockWidget):
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.picker)
         column.addWidget(self.stack, 1)
-        body = QWidget()
-        row = QHBoxLayout(body)
+        row = QHBoxLayout(self)
         row.setContentsMargins(4, 4, 4, 4)
         row.addWidget(self.navigator)
         row.addWidget(right, 1)
-        self.setWidget(body)
         self.navigator.currentRowChanged.connect(self._row_changed)
         self.picker.run_changed.connect(self._run_changed)
 
@@ -71,7 +73,12 @@ class InspectPanel(QDockWidget):
         item = QListWidgetItem(icon, title)
         item.setToolTip(title)
         self.navigator.addItem(item)
-        self.stack.addWidget(widget)
+        # A view wider than the panel scrolls inside it, rather than widening the whole window.
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(widget)
+        self.stack.addWidget(scroll)
         if follows_run and self.picker.current() is not None:
             widget.set_run(self.picker.current())
         # Wide enough for the longest name in full: a navigator never elides.
@@ -91,11 +98,19 @@ class InspectPanel(QDockWidget):
         return self.pages[row].title if row >= 0 else None
 
     def show_view(self, title: str) -> QWidget:
-        """Bring the panel forward on the view ``title`` (its navigator row selected)."""
-        self.show()
-        self.raise_()
+        """Bring the window forward on the view ``title`` (its navigator row selected)."""
         self.navigator.setCurrentRow(self.titles().index(title))
+        self.bring_forward()
         return self.view(title)
+
+    @Slot()
+    def bring_forward(self) -> None:
+        """Show the window in front, its navigator focused (arrow keys choose a view)."""
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+        self.navigator.setFocus()
 
     @Slot(str)
     def follow(self, run_dir: str | Path) -> None:
@@ -107,7 +122,7 @@ class InspectPanel(QDockWidget):
         if row < 0:
             return
         page = self.pages[row]
-        self.stack.setCurrentWidget(page.widget)
+        self.stack.setCurrentIndex(row)
         self.picker.setVisible(page.follows_run)
         self.view_changed.emit(page.title)
 
