@@ -91,6 +91,7 @@ class RunsModel(QObject):
         if path.parent != self.root and path not in self._extra:
             self._extra.append(path)
         self._runs[path] = (stamp(path), read_run(path))
+        self.refresh()  # a look already under way started before this run: its result must not drop it
         self.changed.emit()
         return self._shown(self._runs[path][1])
 

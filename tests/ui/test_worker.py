@@ -49,12 +49,18 @@ def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config
     window.resume_action.trigger()
     qtbot.waitUntil(lambda: len(steps) > paused_at, timeout=10000)
 
+    window.pause_action.trigger()
+    assert window.eta_label.text() == "ETA – (paused)"  # no time passes on a paused run
+    qtbot.wait(300)
+    assert window.eta_label.text() == "ETA – (paused)"  # not even when the step in flight reports
+    window.resume_action.trigger()
     with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         window.stop_action.trigger()
     finished = blocker.args[0]
     assert finished.status == "stopped"
     assert (Path(finished.run_dir) / "checkpoints" / CHECKPOINT_NAME).is_file()
     assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
+    assert (window.speed_label.text(), window.eta_label.text()) == ("– img/s", "ETA –")  # nothing runs now
 
 
 def test_stop_while_paused_still_saves(qtbot, tmp_path, tiny_config):

@@ -12,7 +12,7 @@ import random
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSpinBox, QWidget,
 )
@@ -26,6 +26,8 @@ from ui.theme import current_theme
 from ui.widgets.labels import wrapping_label
 
 COLOUR_MAP = pg.colormap.get("CET-D1")  # diverging: −1 blue, 0 grey, +1 red
+PROJECTION_TEXT = "projection (what NT-Xent compares)"
+NO_HEAD_TEXT = "projection (none: this run's method has no projection head)"
 THUMB = 28
 
 
@@ -41,6 +43,7 @@ class AffinityViewer(RunViewer):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self.matrix: AffinityMatrix | None = None
+        self.matrix_run: str | None = None  # the run the matrix on show is of
         self.seed = 0
         self.images: np.ndarray | None = None  # N×H×W×3 of the batch on show
         super().__init__(parent)
@@ -51,7 +54,7 @@ class AffinityViewer(RunViewer):
         self.batch_spin.setPrefix("N = ")
         self.batch_spin.setToolTip("Images in the batch: the matrix is 2N × 2N")
         self.space_combo = QComboBox()
-        self.space_combo.addItem("projection (what NT-Xent compares)", "projection")
+        self.space_combo.addItem(PROJECTION_TEXT, "projection")
         self.space_combo.addItem("encoder features", "encoder")
         self.new_button = QPushButton("New batch")
         self.new_button.setToolTip("Draw other images and other augmentations")
@@ -102,6 +105,10 @@ class AffinityViewer(RunViewer):
 
     # -- computing -------------------------------------------------------------------------
     def reload(self) -> None:
+        if self.matrix is not None and self.matrix_run != self.run_dir:  # another run: offer its projection
+            self._show_space("projection")
+            with QSignalBlocker(self.space_combo):
+                self.space_combo.setCurrentIndex(self.space_combo.findData("projection"))
         self.compute()
 
     @Slot()
@@ -122,11 +129,27 @@ class AffinityViewer(RunViewer):
             matrix = affinity_matrix(loaded.method, images, n, space=space, seed=seed, device=device_of(loaded))
             return matrix, chw_to_hwc(images[matrix.indices])
 
-        self.tasks.start(f"embedding two views of {n} images", work, self._computed)
+        self.tasks.start(f"embedding two views of {n} images", work, lambda result: self._computed(run_dir, result))
 
-    def _computed(self, result: tuple[AffinityMatrix, np.ndarray]) -> None:
+    def _computed(self, run_dir: str, result: tuple[AffinityMatrix, np.ndarray]) -> None:
         self.matrix, self.images = result
+        self.matrix_run = run_dir
+        self._show_space(self.matrix.space)
         self.redraw()
+
+    def _show_space(self, used: str) -> None:
+        """The Space box says the space the matrix is in: a method without a projection head (MAE) has
+        only its encoder's features, and the projection choice says so."""
+        projection = self.space_combo.findData("projection")
+        has_head = used == "projection" or self.space_combo.currentData() == "encoder"
+        self.space_combo.setItemText(projection, PROJECTION_TEXT if has_head else NO_HEAD_TEXT)
+        item = self.space_combo.model().item(projection)
+        if used != self.space_combo.currentData():
+            item.setEnabled(False)
+            with QSignalBlocker(self.space_combo):
+                self.space_combo.setCurrentIndex(self.space_combo.findData(used))
+        elif has_head:
+            item.setEnabled(True)
 
     # -- drawing ---------------------------------------------------------------------------
     def redraw(self) -> None:

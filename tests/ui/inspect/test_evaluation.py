@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from PySide6.QtCore import Qt
 
 from labbench.evaluate.protocols import CAVEATS, read_eval
 from ui.inspect.evaluation import EvaluationView
@@ -74,3 +75,12 @@ def test_cancel_leaves_no_result(view, qtbot, runs):
     qtbot.wait(500)
     assert read_eval(runs[1]) is None
     assert cell(view, runs[1].name, 7) == ""
+
+
+def test_run_names_are_shown_whole(view, runs):
+    view.refresh()
+    names = [view.table.item(r, 0).text() for r in range(view.table.rowCount())]
+    assert {runs[1].name, runs[2].name} <= set(names)
+    metrics = view.table.fontMetrics()
+    assert all(view.table.columnWidth(0) >= metrics.horizontalAdvance(name) for name in names)
+    assert view.table.textElideMode() == Qt.TextElideMode.ElideNone
