@@ -69,7 +69,7 @@ class RunsModel(QObject):
         self._scanner = TaskRunner(self, latest_wins=True)
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
-        self._timer.timeout.connect(self.refresh)
+        self._timer.timeout.connect(self._poll)
         self._apply(scan(self.root, self._extra, {}))  # listed at once: the window opens with its runs
         self._timer.start()
 
@@ -105,6 +105,11 @@ class RunsModel(QObject):
         """Look at the folders again, off the GUI thread; ``changed`` follows when something differs."""
         root, extra, known = self.root, list(self._extra), dict(self._runs)
         self._scanner.submit(lambda _progress: scan(root, extra, known), self._apply)
+
+    @Slot()
+    def _poll(self) -> None:
+        if not self._scanner.is_busy():  # a slow look (many large runs) is let finish, not restarted
+            self.refresh()
 
     def wait(self) -> None:
         """Block until a pending look at the folders is done (tests); its result arrives as an event."""

@@ -81,12 +81,12 @@ def shoot(size: str, out: Path) -> None:
     print(f"{size}: available {screen.width()}×{screen.height()} (logical px), window {window.width()}×"
           f"{window.height()}, fits: {screen.contains(window.frameGeometry())}", flush=True)
 
-    def save(name: str) -> None:
+    def save(name: str, widget=window) -> None:
         QCursor.setPos(0, 0)  # no hover highlight or tooltip where the pointer happens to rest
         QToolTip.hideText()
         settle(app, 0.5)
         path = out / f"window-{size}-{name}.png"
-        window.grab().save(str(path))
+        widget.grab().save(str(path))
         print("wrote", path, flush=True)
 
     save("start")
@@ -102,7 +102,7 @@ def shoot(size: str, out: Path) -> None:
         window.set_theme("dark")
     collapse = window.inspect.show_view("Collapse")
     wait_until(app, lambda: collapse.history is not None and not collapse.tasks.is_busy(), 120)
-    save("inspect")
+    save("inspect", window.inspect)
     window.close()
 
 

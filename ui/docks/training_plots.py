@@ -350,7 +350,7 @@ class TrainingPlots(QDockWidget):
     @staticmethod
     def _line(plot: pg.PlotItem, y: float, label: str, colour: str, style: Qt.PenStyle) -> pg.InfiniteLine:
         line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(colour, width=1, style=style), label=label,
-                               labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]})
+                               labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 0), (0, 0)]})
         plot.addItem(line)
         return line
 

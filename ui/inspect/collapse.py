@@ -138,10 +138,13 @@ class CollapseDashboard(ProbeViewer):
     def _draw_history(self) -> None:
         h = self.history
         for _title, _ylabel, curves in PLOTS.values():
-            for series, _name, _dashed in curves:
+            for series, _name, dashed in curves:
                 values = h.series.get(series)
-                if values is None:
+                finite = values[np.isfinite(values)] if values is not None else np.empty(0)
+                if not len(finite):
                     self.curves[series].setData([], [])
+                elif dashed:  # a reference level (1/√d, log K): a line across every epoch, even the first alone
+                    self.curves[series].setData([h.epochs[0] - 0.5, h.epochs[-1] + 0.5], [finite[-1]] * 2)
                 else:
                     self.curves[series].setData(h.epochs, values, connect="finite")
         has_teacher = "teacher_entropy" in h.series
