@@ -20,11 +20,11 @@ import tempfile
 
 import torch
 
-from labbench.config import preset_names
 from labbench.data import load_split
 from labbench.engine.device import resolve_device
 from labbench.engine.monitors import MonitorSets
 from labbench.evaluate.baselines import random_init_encoder
+from labbench.run_config import preset_names
 
 from measure import machine_line, peak_rss_mib, print_table
 from peers import knn_of, knn_score, method_config, train_ours, trainer_images_per_sec

@@ -39,16 +39,16 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from labbench.augment.pipeline import SIGMA_REFERENCE_SIZE
-from labbench.config import RunConfig, apply_overrides, load_preset, preset_names
 from labbench.data import ImageSet, Split, load_split
 from labbench.engine import Trainer
 from labbench.engine.device import physical_cores, resolve_device, use_bf16
 from labbench.engine.monitors import MonitorSets
 from labbench.engine.optim import build_optimizer, scaled_lr
-from labbench.engine.schedules import cosine_schedule
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.knn import weighted_knn_accuracy
 from labbench.methods import Method, build_method
+from labbench.run_config import RunConfig, apply_overrides, load_preset, preset_names
+from labbench.schedules import cosine_schedule
 
 from measure import StepClock, machine_line, print_table
 

@@ -2,7 +2,8 @@
 
 import pytest
 
-from labbench.config import (
+from labbench.errors import ConfigError
+from labbench.run_config import (
     RunConfig,
     apply_overrides,
     dump_toml,
@@ -11,7 +12,6 @@ from labbench.config import (
     preset_names,
     validate_config,
 )
-from labbench.errors import ConfigError
 
 
 def test_defaults_are_simclr_paper_values():

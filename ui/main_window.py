@@ -26,10 +26,10 @@ from PySide6.QtWidgets import (
     QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
-from labbench.config import RunConfig, dump_toml, load_preset, preset_names, validate_config
 from labbench.engine.device import describe, resolve_device
 from labbench.engine.events import CheckpointEvent, EpochEvent, FinishedEvent, StepEvent
 from labbench.errors import LabbenchError
+from labbench.run_config import RunConfig, dump_toml, load_preset, preset_names, validate_config
 from labbench.runs import default_runs_root, load_run_config, read_metrics
 from ui.docks.augmentation_preview import AugmentationPreview
 from ui.docks.dataset_browser import DatasetBrowser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from labbench.config import RunConfig, apply_overrides, load_config, load_preset
+from labbench.run_config import RunConfig, apply_overrides, load_config, load_preset
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from labbench.cli.common import add_config_args, build_config
-from labbench.config import dump_toml, load_preset, preset_names
+from labbench.run_config import dump_toml, load_preset, preset_names
 
 
 def cmd_presets(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ import torch
 
 from labbench import distributed
 from labbench.atomic import discard_leftovers
-from labbench.config import RunConfig, config_hash, to_dict
+from labbench.config import to_dict
 from labbench.data import load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from labbench.engine.control import Control
@@ -32,11 +32,12 @@ from labbench.engine.events import (
 )
 from labbench.engine.monitors import MonitorSets, run_monitors
 from labbench.engine.optim import build_optimizer, scaled_lr
-from labbench.engine.schedules import cosine_schedule
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import build_method
+from labbench.run_config import RunConfig, config_hash
 from labbench.runs import METRICS_NAME, MetricsLog, create_run_dir, load_run_config
+from labbench.schedules import cosine_schedule
 
 Callback = Callable[[Event], None]
 

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from labbench.augment import ViewPipeline, resize_center
 from labbench.config import AugmentConfig
 from labbench.data.store import ImageSet
-from labbench.engine.schedules import cosine_schedule
+from labbench.schedules import cosine_schedule
 
 #: crop and flip only: fine-tuning adapts the features, it does not re-learn invariances
 LIGHT_AUGMENT = AugmentConfig(crop_scale=(0.5, 1.0), jitter_strength=0.0, grayscale_p=0.0, blur_p=0.0)

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from labbench.augment import denormalize
-from labbench.config import AugmentConfig, BackboneConfig, MethodConfig, RunConfig
+from labbench.config import AugmentConfig, BackboneConfig, MethodConfig
 
 
 @dataclass
@@ -104,15 +104,3 @@ class Method(nn.Module):
             {"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
         ]
-
-
-def build_method(cfg: RunConfig, dataset_size: int | None = None) -> Method:
-    """The method that ``cfg.method.name`` names, built for the configured backbone and image size.
-
-    ``dataset_size`` (the training split's length) reaches the methods that ask for it.
-    """
-    from labbench.methods import METHODS
-
-    cls = METHODS[cfg.method.name]
-    extra = {"dataset_size": dataset_size} if cls.needs_dataset_size else {}
-    return cls(cfg.method, cfg.backbone, cfg.augment, cfg.data.image_size, **extra)

@@ -4,10 +4,10 @@ import json
 
 import torch
 
-from labbench.config import apply_overrides
 from labbench.engine import Control, EpochEvent, FinishedEvent, StepEvent, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.methods.simclr import SimCLR
+from labbench.run_config import apply_overrides
 from labbench.runs import read_metrics, read_run
 
 

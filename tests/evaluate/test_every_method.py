@@ -2,12 +2,12 @@
 
 import pytest
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.errors import ConfigError
 from labbench.evaluate.affinity import affinity_matrix
 from labbench.evaluate.probes import ProbeSet, probe_arrays
 from labbench.methods import METHODS, build_method
+from labbench.run_config import RunConfig, apply_overrides
 
 BACKBONES = (["backbone.name=cnn", "backbone.width=8"],
              ["backbone.name=vit_tiny", "backbone.patch_size=4", "backbone.depth=1"])

@@ -123,8 +123,8 @@ def test_export_writes_the_encoder_off_the_gui_thread(make_window, qtbot, tmp_pa
 
     if importlib.util.find_spec("labbench.export") is None:
         pytest.skip("labbench.export is not in this checkout")
-    from labbench.config import apply_overrides
     from labbench.engine import Trainer
+    from labbench.run_config import apply_overrides
 
     trainer = Trainer(apply_overrides(tiny_config, ["train.max_steps=2"]), runs_root=tmp_path / "runs")
     assert trainer.fit().status == "completed"

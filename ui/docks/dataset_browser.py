@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from labbench.config import DataConfig, RunConfig
+from labbench.config import DataConfig
 from labbench.data import ImageSet, Split, load_split
 from labbench.errors import LabbenchError
+from labbench.run_config import RunConfig
 from ui.state import ConfigState
 from ui.widgets.image_view import ImageView, mask_to_qimage, tensor_to_qimage
 from ui.widgets.thumbnail_model import ThumbnailModel
