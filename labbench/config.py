@@ -88,6 +88,16 @@ class BackboneConfig(Section):
         None, ge=1, le=48, description="ViT: number of blocks (none = the size's paper value, 12)."
     )
 
+    @property
+    def is_vit(self) -> bool:
+        """A Vision Transformer (patch tokens, attention maps), not a convolutional network."""
+        return self.name.startswith("vit")
+
+    @property
+    def side_multiple(self) -> int:
+        """Input sides must be a multiple of this many pixels: a ViT's patch size, 1 for a CNN."""
+        return self.patch_size if self.is_vit else 1
+
 
 class MethodConfig(Section):
     """Base of every method's Config; each method narrows ``name`` to its registry key."""

@@ -12,6 +12,7 @@ from labbench.config import EvalConfig
 from labbench.data import ImageSet
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.knn import weighted_knn_accuracy
+from labbench.models.modes import eval_mode
 
 
 @dataclass
@@ -41,9 +42,7 @@ def collapse_signals(features: Tensor) -> dict[str, float]:
 
 def run_monitors(method, sets: MonitorSets, cfg: EvalConfig, image_size: int, device, autocast: bool) -> dict[str, float]:
     """k-NN accuracy (when the set is labelled) and collapse signals of the method's current encoder."""
-    was_training = method.training
-    method.eval()
-    try:
+    with eval_mode(method):
         eval_feats = extract_features(method.embed, sets.eval.images, image_size, device, autocast=autocast)
         out = collapse_signals(eval_feats)
         out["knn_accuracy"] = None
@@ -53,6 +52,4 @@ def run_monitors(method, sets: MonitorSets, cfg: EvalConfig, image_size: int, de
                 bank_feats, sets.bank.labels.to(device), eval_feats, sets.eval.labels.to(device),
                 k=cfg.knn_k, temperature=cfg.knn_temperature,
             )
-    finally:
-        method.train(was_training)
     return out

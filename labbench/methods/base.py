@@ -22,9 +22,14 @@ class PreviewPanel:
     group: str = ""
 
 
+def to_picture(x: Tensor) -> np.ndarray:
+    """A 3×H×W picture in [0, 1] as the H×W×3 array a :class:`PreviewPanel` holds."""
+    return x.permute(1, 2, 0).detach().cpu().numpy().copy()
+
+
 def to_panel_image(view: Tensor) -> np.ndarray:
     """A normalised 3×H×W view (as the model sees it) as an H×W×3 picture in [0, 1]."""
-    return denormalize(view[None].float())[0].clamp(0, 1).permute(1, 2, 0).detach().cpu().numpy().copy()
+    return to_picture(denormalize(view[None].float())[0].clamp(0, 1))
 
 
 class Method(nn.Module):

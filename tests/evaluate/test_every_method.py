@@ -38,6 +38,6 @@ def test_probes_and_affinity_work_for_every_method(name, eval_set):
     method = _tiny(name)
     arrays, metrics = probe_arrays(method, ProbeSet.choose(eval_set, 3, 0), 16, "cpu", epoch=1)
     assert arrays["images"].shape == (3, 16, 16, 3) and metrics["feature_std"] >= 0
-    assert ("attention" in arrays) == (method.backbone_cfg.name.startswith("vit"))
+    assert ("attention" in arrays) == method.backbone_cfg.is_vit
     assert ("reconstruction" in arrays) == hasattr(method, "reconstruct")
     assert affinity_matrix(method, eval_set.images, 4).similarity.shape == (8, 8)
