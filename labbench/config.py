@@ -16,11 +16,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from labbench.errors import ConfigError
+from labbench.sources import SourceName
 
-SourceName = Literal[
-    "shapes", "digits", "photos", "folder",
-    "cifar10", "cifar100", "stl10", "mnist", "fashion_mnist", "svhn",
-]
 BackboneName = Literal["cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
 
