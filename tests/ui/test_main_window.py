@@ -6,7 +6,7 @@ import importlib.util
 
 from PySide6.QtWidgets import QDialog, QTableWidget
 
-from ui.main_window import INSPECT_VIEWS, MainWindow, default_config, format_eta, register_inspect_view
+from ui.main_window import INSPECT_VIEWS, MainWindow, default_config, register_inspect_view
 from ui.settings import open_settings
 
 
@@ -111,11 +111,6 @@ def test_a_broken_inspect_view_is_reported_and_the_window_still_opens(make_windo
         assert any("Broken view" in m and "no attention" in m for m in window.log_panel.messages())
     finally:
         INSPECT_VIEWS.pop("Broken view")
-
-
-def test_eta_reads_as_clock_time():
-    assert format_eta(75) == "1:15"
-    assert format_eta(3725) == "1:02:05"
 
 
 def test_export_writes_the_encoder_off_the_gui_thread(make_window, qtbot, tmp_path, tiny_config):
