@@ -80,3 +80,10 @@ def test_importing_the_engine_loads_no_qt():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
+
+
+def test_the_command_line_loads_no_torch_until_a_command_needs_it():
+    """``labbench --help`` answers at once: the config (which knows every method) is imported when a command runs."""
+    code = "import sys, labbench.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
