@@ -27,8 +27,10 @@ def test_loading_shapes_fills_the_grid_and_selects_an_image(browser, qtbot):
     assert browser.busy.isHidden()
 
 
-def test_the_source_menu_lists_the_source_table_and_marks_those_that_ask_for_a_folder(browser):
-    combo = browser.source_combo
+def test_the_source_menu_lists_the_source_table_and_marks_those_that_ask_for_a_folder(qtbot, tiny_config):
+    dock = DatasetBrowser(ConfigState(tiny_config))  # nothing loaded: the menu is there from the start
+    qtbot.addWidget(dock)
+    combo = dock.source_combo
     assert [combo.itemData(i) for i in range(combo.count())] == list(SOURCES)
     texts = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
     assert texts["shapes"] == "Shapes (built-in, with masks)" and texts["cifar10"] == "CIFAR-10 (local folder)…"
