@@ -26,7 +26,6 @@ from pathlib import Path
 
 import torch
 
-from labbench.config import RunConfig, apply_overrides, load_preset, preset_names
 from labbench.data import load_split
 from labbench.engine import Trainer
 from labbench.engine.device import resolve_device
@@ -34,6 +33,7 @@ from labbench.engine.monitors import MonitorSets
 from labbench.evaluate.baselines import random_init_method
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.linear_probe import linear_probe
+from labbench.run_config import RunConfig, apply_overrides, load_preset, preset_names
 
 from measure import StepClock, machine_line, peak_rss_mib, print_table
 
