@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
     from ui.app import create_application
 
     app = create_application([])
-    from labbench.config import apply_overrides
+    from labbench.run_config import apply_overrides
     from ui.main_window import MainWindow, default_config
 
     config = default_config()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QSlider, QWidget,
 )
 
+from labbench.config import BackboneConfig
 from labbench.evaluate.attention import DEFAULT_MASS, AttentionMaps, attention_jaccard, keep_mass
 from labbench.evaluate.probes import list_probes
 from labbench.runs import RunInfo
@@ -110,7 +111,7 @@ class AttentionViewer(ProbeViewer):
 
     # -- reading the run -------------------------------------------------------------------
     def accepts(self, info: RunInfo) -> bool:
-        return info.backbone is None or info.backbone.startswith("vit")
+        return info.backbone is None or BackboneConfig(name=info.backbone).is_vit
 
     def reload(self) -> None:
         self.set_probe_epochs([e for e, _ in list_probes(self.run_dir)],

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from PySide6.QtCore import Qt
 
-from labbench.evaluate.protocols import CAVEATS, read_eval
+from labbench.scoring import CAVEATS, read_eval
 from ui.inspect.evaluation import EvaluationView
 from ui.runs_model import RunsModel
 
