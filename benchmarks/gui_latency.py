@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     scratch = Path(tempfile.mkdtemp(prefix="labbench-gui-latency-"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
-    from ui.app import create_application
+    from ui.app import create_application, settle, wait_until
 
     app = create_application([])
     from labbench.run_config import apply_overrides
@@ -77,16 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     window = MainWindow(config=config, runs_root=scratch / "runs")
     window.show()
 
-    def wait(condition, timeout: float) -> bool:
-        end = time.perf_counter() + timeout
-        while time.perf_counter() < end:
-            app.processEvents()
-            if condition():
-                return True
-            time.sleep(0.005)
-        return False
-
-    if not wait(lambda: window.browser.model.rowCount() > 0 and window.preview.panels, 300):
+    if not wait_until(lambda: window.browser.model.rowCount() > 0 and window.preview.panels, 300):
         raise SystemExit("the dataset or the preview did not appear within 5 minutes")
     first_step: list[float] = []
     window.session.step.connect(lambda _event: first_step or first_step.append(time.perf_counter()))
@@ -94,12 +85,12 @@ def main(argv: list[str] | None = None) -> None:
     window.session.step.connect(steps.append)
     probe = Probe(lambda: window.plots.point_count("loss_raw") > 0)
     probe.timer.start()
-    wait(lambda: False, 2.0)  # the idle window's own rhythm first
+    settle(2.0)  # the idle window's own rhythm first
     idle = probe.gaps_ms()
     started = time.perf_counter()
     window.start_training()
     probe.ticks = [started]
-    wait(lambda: time.perf_counter() - started > args.seconds or not window.session.is_active(), args.seconds + 60)
+    wait_until(lambda: time.perf_counter() - started > args.seconds or not window.session.is_active(), args.seconds + 60)
     probe.timer.stop()
     gaps = probe.gaps_ms()
     images_per_sec = np.mean([e.images_per_sec for e in steps[1:]]) if len(steps) > 1 else float("nan")

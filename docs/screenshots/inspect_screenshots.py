@@ -20,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from labbench.engine import Trainer
 from labbench.evaluate.attention import attention_jaccard
 from labbench.run_config import apply_overrides, load_preset
 from labbench.runs import list_runs
-from qt_wait import settle, wait_until
-from ui.app import create_application
+from ui.app import create_application, settle, wait_until
 from ui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
@@ -56,8 +55,8 @@ def run_of(root: Path, method: str, minutes: float) -> Path:
     return Path(Trainer(config, runs_root=root).fit().run_dir)
 
 
-def shoot(app: QApplication, widget: QWidget, name: str, out: Path) -> None:
-    settle(app, 0.6)
+def shoot(widget: QWidget, name: str, out: Path) -> None:
+    settle(0.6)
     path = out / f"inspect-{name}.png"
     widget.grab().save(str(path))
     print("wrote", path, flush=True)
@@ -82,14 +81,14 @@ def main(argv: list[str] | None = None) -> None:
 
     window = MainWindow(config=default_config(), runs_root=root)
     window.show()
-    wait_until(app, lambda: window.browser.model.rowCount() > 0, 120)
+    wait_until(lambda: window.browser.model.rowCount() > 0, 120)
     inspect = window.inspect
 
     def view(title: str, ready, timeout: float = 900):
         widget = inspect.show_view(title)
         if title in VIEW_RUNS:
             inspect.follow(runs[VIEW_RUNS[title]])
-        wait_until(app, lambda: ready(widget) and not widget.tasks.is_busy(), timeout)
+        wait_until(lambda: ready(widget) and not widget.tasks.is_busy(), timeout)
         return widget
 
     attention = view("Attention maps", lambda w: w.arrays is not None)
@@ -97,61 +96,61 @@ def main(argv: list[str] | None = None) -> None:
     if masks is not None:  # show the probe image whose mean map finds its object best
         scores = attention_jaccard(attention.maps(), torch.from_numpy(masks)).mean_map
         attention.images.setCurrentRow(int(scores.argmax()))
-    shoot(app, inspect, FILE_NAMES["Attention maps"], args.out)
+    shoot(inspect, FILE_NAMES["Attention maps"], args.out)
 
     view("MAE reconstructions", lambda w: w.pictures is not None)
-    shoot(app, inspect, FILE_NAMES["MAE reconstructions"], args.out)
+    shoot(inspect, FILE_NAMES["MAE reconstructions"], args.out)
 
     embeddings = view("Embeddings", lambda w: w.projection is not None)
     embeddings.method_combo.setCurrentIndex(embeddings.method_combo.findData("tsne"))
-    wait_until(app, lambda: embeddings.projection.method == "tsne" and not embeddings.tasks.is_busy(), 900)
+    wait_until(lambda: embeddings.projection.method == "tsne" and not embeddings.tasks.is_busy(), 900)
     embeddings.retrieve(0)
     points = embeddings.projection.points
     x0, y0 = np.percentile(points, 40, axis=0)
     x1, y1 = np.percentile(points, 60, axis=0)
     embeddings.select_rect(x0, y0, x1 - x0, y1 - y0)
-    shoot(app, inspect, FILE_NAMES["Embeddings"], args.out)
+    shoot(inspect, FILE_NAMES["Embeddings"], args.out)
 
     view("Collapse", lambda w: w.probe is not None)
-    shoot(app, inspect, FILE_NAMES["Collapse"], args.out)
+    shoot(inspect, FILE_NAMES["Collapse"], args.out)
 
     view("Affinity matrix", lambda w: w.matrix is not None)
-    shoot(app, inspect, FILE_NAMES["Affinity matrix"], args.out)
+    shoot(inspect, FILE_NAMES["Affinity matrix"], args.out)
 
     evaluation = view("Evaluation", lambda w: True)
     evaluation.max_train.setValue(1000)
     for method in ("mae", "simclr"):
         inspect.follow(runs[method])
         evaluation.evaluate(["knn", "linear"])
-        wait_until(app, lambda: not evaluation.tasks.is_busy(), 1800)
-    shoot(app, inspect, FILE_NAMES["Evaluation"], args.out)
+        wait_until(lambda: not evaluation.tasks.is_busy(), 1800)
+    shoot(inspect, FILE_NAMES["Evaluation"], args.out)
 
     gallery = inspect.show_view("Pretext-task gallery")
     image = attention.arrays["images"][0]
     gallery.set_image(torch.from_numpy(image).permute(2, 0, 1).contiguous(), "probe image 1 of the DINO run")
-    wait_until(app, lambda: bool(gallery.previews) and not gallery.tasks.is_busy(), 300)
-    shoot(app, inspect, FILE_NAMES["Pretext-task gallery"], args.out)
+    wait_until(lambda: bool(gallery.previews) and not gallery.tasks.is_busy(), 300)
+    shoot(inspect, FILE_NAMES["Pretext-task gallery"], args.out)
 
     inspect.show_view("InfoNCE explorer")
-    shoot(app, inspect, FILE_NAMES["InfoNCE explorer"], args.out)
+    shoot(inspect, FILE_NAMES["InfoNCE explorer"], args.out)
 
     simulator = inspect.show_view("Contrastive simulator")
     for _ in range(75):
         simulator.tick()
-    shoot(app, inspect, FILE_NAMES["Contrastive simulator"], args.out)
+    shoot(inspect, FILE_NAMES["Contrastive simulator"], args.out)
 
     dialog = ExportDialog(runs["simclr"], window)
     dialog.folder.setText(str(scratch / "export"))
     dialog.show()
     dialog.embeddings_box.setChecked(True)
     dialog.start_export()
-    wait_until(app, lambda: dialog.export_result is not None or not dialog.tasks.is_busy(), 600)
-    shoot(app, dialog, "export", args.out)
+    wait_until(lambda: dialog.export_result is not None or not dialog.tasks.is_busy(), 600)
+    shoot(dialog, "export", args.out)
 
     dialog.close()
     window.close()
     window.deleteLater()
-    settle(app, 1.0)
+    settle(1.0)
     if args.runs is None:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -62,21 +62,18 @@ def shoot(size: str, out: Path) -> None:
     from PySide6.QtGui import QCursor
     from PySide6.QtWidgets import QToolTip
 
-    sys.path.insert(0, str(HERE))
-    from qt_wait import settle, wait_until
-
     scratch = Path(tempfile.mkdtemp(prefix="labbench-shots-"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
-    from ui.app import create_application
+    from ui.app import create_application, settle, wait_until
 
-    app = create_application([])
+    create_application([])
     from ui.main_window import MainWindow, default_config
 
     window = MainWindow(config=default_config(), runs_root=scratch / "runs")
     window.show()
-    wait_until(app, lambda: window.browser.model.rowCount() > 0 and window.preview.panels, 120)
-    settle(app, 1.5)  # thumbnails and preview drawn
+    wait_until(lambda: window.browser.model.rowCount() > 0 and window.preview.panels, 120)
+    settle(1.5)  # thumbnails and preview drawn
     screen = window.screen().availableGeometry()
     print(f"{size}: available {screen.width()}×{screen.height()} (logical px), window {window.width()}×"
           f"{window.height()}, fits: {screen.contains(window.frameGeometry())}", flush=True)
@@ -84,7 +81,7 @@ def shoot(size: str, out: Path) -> None:
     def save(name: str, widget=window) -> None:
         QCursor.setPos(0, 0)  # no hover highlight or tooltip where the pointer happens to rest
         QToolTip.hideText()
-        settle(app, 0.5)
+        settle(0.5)
         path = out / f"window-{size}-{name}.png"
         widget.grab().save(str(path))
         print("wrote", path, flush=True)
@@ -93,15 +90,15 @@ def shoot(size: str, out: Path) -> None:
     epochs = []
     window.session.epoch.connect(epochs.append)
     window.start_training()
-    wait_until(app, lambda: len(epochs) >= 1, 900)
-    settle(app, 1.0)
+    wait_until(lambda: len(epochs) >= 1, 900)
+    settle(1.0)
     save("training")
     if size == "1920x1080":
         window.set_theme("light")
         save("light")
         window.set_theme("dark")
     collapse = window.inspect.show_view("Collapse")
-    wait_until(app, lambda: collapse.history is not None and not collapse.tasks.is_busy(), 120)
+    wait_until(lambda: collapse.history is not None and not collapse.tasks.is_busy(), 120)
     save("inspect", window.inspect)
     window.close()
 

@@ -116,7 +116,6 @@ def test_export_writes_the_encoder_off_the_gui_thread(make_window, qtbot, tmp_pa
     if importlib.util.find_spec("labbench.export") is None:
         pytest.skip("labbench.export is not in this checkout")
     from labbench.engine import Trainer
-    from labbench.run_config import apply_overrides
 
     trainer = Trainer(apply_overrides(tiny_config, ["train.max_steps=2"]), runs_root=tmp_path / "runs")
     assert trainer.fit().status == "completed"
@@ -202,14 +201,23 @@ def test_an_invalid_field_blocks_start_and_says_which(make_window, qtbot):
     assert window.start_action.isEnabled() and window.blocked_label.isHidden()
 
 
-def test_closing_mid_run_says_where_the_run_was_saved(make_window, qtbot, tiny_config, capsys):
-    window = make_window(apply_overrides(tiny_config, ["train.epochs=500"]))
-    steps = []
-    window.session.step.connect(lambda e: steps.append(e.step))
-    window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
+def test_closing_mid_run_says_where_the_run_was_saved(make_window, training_window, capsys):
+    window, _steps = training_window(steps=2)
     run_dir = window.session.run_dir
     window.close()
     assert f"checkpoint is saved in {run_dir}" in capsys.readouterr().err
     again = make_window(load=False)
     assert any(run_dir in m and "Resume it from the Runs panel" in m for m in again.log_panel.messages())
+
+
+def test_the_inspect_window_opens_again_where_it_was(make_window, monkeypatch):
+    area = on_screen(monkeypatch, 1920, 1080)
+    first = make_window(load=False)
+    first.show()
+    first.inspect.show_view("Collapse")
+    first.inspect.setGeometry(60, 40, 640, 480)  # within the test screen, which restoreGeometry keeps to
+    first.close()
+    second = make_window(load=False)
+    second.show()
+    assert second.inspect.isVisible() and area.contains(second.inspect.geometry())
+    assert second.inspect.size().width() == 640

@@ -94,12 +94,8 @@ def test_a_run_made_by_the_command_line_appears_and_updates_by_itself(make_windo
     assert str(trainer.run_dir) in window.inspect.picker.paths()  # the Inspect window lists it too
 
 
-def test_the_live_run_says_training_while_it_trains(make_window, qtbot, tiny_config):
-    window = make_window(apply_overrides(tiny_config, ["train.epochs=500"]))
-    steps = []
-    window.session.step.connect(lambda e: steps.append(e.step))
-    window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=60000)
+def test_the_live_run_says_training_while_it_trains(training_window, qtbot):
+    window, _steps = training_window()
     run_dir = window.session.run_dir
     assert window.run_list.item(run_dir).text(4) == "training"
     with qtbot.waitSignal(window.session.finished, timeout=60000):

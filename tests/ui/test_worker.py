@@ -29,13 +29,9 @@ def test_start_runs_real_steps_and_plot_points_appear(make_window, qtbot):
     assert window.start_action.isEnabled()
 
 
-def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config):
-    window = make_window(apply_overrides(tiny_config, LONG))
+def test_pause_resume_and_stop_act_within_a_step(training_window, qtbot):
+    window, steps = training_window(steps=2)
     session = window.session
-    steps = []
-    session.step.connect(lambda e: steps.append(e.step))
-    window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
 
     assert not window.method_config.isEnabled()  # the running config cannot be edited
     assert not window.preview.sliders[("flip_p", None)].isEnabled()
@@ -76,12 +72,8 @@ def test_stop_while_paused_still_saves(qtbot, tmp_path, tiny_config):
     assert session.state is SessionState.IDLE
 
 
-def test_closing_mid_run_leaves_a_resumable_checkpoint(make_window, qtbot, tiny_config):
-    window = make_window(apply_overrides(tiny_config, LONG))
-    steps = []
-    window.session.step.connect(lambda e: steps.append(e.step))
-    window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
+def test_closing_mid_run_leaves_a_resumable_checkpoint(training_window, qtbot):
+    window, _steps = training_window(steps=3)
     run_dir = Path(window.session.run_dir)
     window.close()
     checkpoint = run_dir / "checkpoints" / CHECKPOINT_NAME
