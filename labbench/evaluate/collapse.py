@@ -294,11 +294,13 @@ def collapse_history(run_dir: str | Path) -> CollapseHistory:
         elif kind == "probe":
             probes[epoch] = record.get("metrics") or {}
         elif kind == "step":
-            # a step record's epoch counts from 0, an epoch record's from 1 (epochs finished)
             for key in _STEP_KEYS:
                 value = (record.get("metrics") or {}).get(key)
                 if isinstance(value, (int, float)):
-                    steps.setdefault(epoch + 1, {}).setdefault(key, []).append(float(value))
+                    steps.setdefault(epoch, {}).setdefault(key, []).append(float(value))
+    # A step record's epoch counts from 0, an epoch record's the epochs finished: the steps of epoch e
+    # belong to record e + 1 — or to record e when the run ended part-way through that epoch.
+    steps = {(e + 1 if e + 1 in epochs or e not in epochs else e): values for e, values in steps.items()}
     rows = {e: epoch_metrics(epochs.get(e), probes.get(e), {k: float(np.mean(v)) for k, v in steps.get(e, {}).items()})
             for e in sorted(set(epochs) | set(probes) | set(steps))}
     rows = {e: row for e, row in rows.items() if row}

@@ -1,5 +1,6 @@
 """The collapse dashboard: numbers, histograms and a verdict in words; and the per-epoch history."""
 
+import json
 import math
 
 import numpy as np
@@ -103,3 +104,20 @@ def test_epoch_metrics_take_each_signal_from_one_record():
     assert merged["reference_std"] == pytest.approx(1 / math.sqrt(128))
     assert verdict_from_metrics(merged) == verdict(0.1, 128, 98.7)
     assert verdict_from_metrics({"alignment": 0.5}) is None
+
+
+def test_a_run_that_ended_part_way_through_an_epoch_keeps_its_steps_with_that_epoch(tmp_path):
+    def step(epoch: int, entropy: float) -> dict:
+        return {"kind": "step", "epoch": epoch, "step": 1, "metrics": {"teacher_entropy": entropy}}
+
+    def monitors(epoch: int) -> dict:
+        return {"kind": "epoch", "epoch": epoch, "feature_std": 0.1, "effective_rank": 5.0, "metrics": {}}
+
+    whole = [step(0, 4.0), step(0, 6.0), monitors(1), step(1, 3.0), monitors(2)]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in whole))
+    history = collapse_history(tmp_path)
+    assert history.epochs.tolist() == [1, 2] and history.series["teacher_entropy"].tolist() == [5.0, 3.0]
+    only_partial = [step(0, 4.0), monitors(0)]  # stopped before the first epoch ended
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in only_partial))
+    history = collapse_history(tmp_path)
+    assert history.epochs.tolist() == [0] and history.series["teacher_entropy"].tolist() == [4.0]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pyqtgraph as pg
 import pytest
 
 from labbench.engine.events import EpochEvent, ProbeEvent, ReferenceEvent, StepEvent
 from labbench.evaluate.collapse import epoch_metrics, verdict, verdict_from_metrics
-from ui.docks.training_plots import EMA_ALPHA, TrainingPlots
+from ui.docks.training_plots import EMA_ALPHA, EpochAxis, TrainingPlots
 
 
 def step(s: int, loss: float, momentum: float | None = None) -> StepEvent:
@@ -137,3 +138,14 @@ def test_a_hint_says_what_to_do_until_there_are_curves(plots):
     plots.on_step(step(1, 1.0))
     plots.redraw()
     assert plots.hint.isHidden()
+
+
+def test_an_epoch_axis_never_scales_its_label(qtbot):
+    widget = pg.PlotWidget(axisItems={"bottom": EpochAxis("bottom")})
+    qtbot.addWidget(widget)
+    widget.setLabel("bottom", "epoch")
+    widget.plot([0.0], [1.0])  # a run stopped before its first epoch ended: one point at 0
+    widget.setXRange(-0.002, 0.002, padding=0)
+    axis = widget.getPlotItem().getAxis("bottom")
+    axis.updateAutoSIPrefix()
+    assert ">epoch <" in axis.labelString() and "x0." not in axis.labelString()

@@ -56,7 +56,11 @@ PLOTS: dict[str, tuple[str, str, str]] = {
 
 
 class EpochAxis(pg.AxisItem):
-    """An axis of whole epochs: no 1.5-epoch ticks."""
+    """An axis of whole epochs: no 1.5-epoch ticks, and no "(x0.001)" scale on a run of one epoch."""
+
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph override)
         levels = []
