@@ -33,6 +33,7 @@ from labbench.engine.events import (
 from labbench.engine.monitors import MonitorSets, run_monitors
 from labbench.engine.optim import build_optimizer, scaled_lr
 from labbench.engine.schedules import cosine_schedule
+from labbench.engine.tensorboard import TENSORBOARD_DIR, ProjectorSample, TensorBoardWriter
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import build_method
@@ -167,6 +168,9 @@ class Trainer:
         self.batch_in_epoch = 0
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
+        if cfg.train.tensorboard and distributed.is_main() and self.run_dir is not None:
+            projector = ProjectorSample.choose(method, self.eval_set, cfg.data.image_size, self.device, cfg.train.seed)
+            self.callbacks.append(TensorBoardWriter(self.run_dir / TENSORBOARD_DIR, purge_step=self.step, projector=projector))
 
     # -- checkpoints --------------------------------------------------------------------------
 
