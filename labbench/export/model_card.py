@@ -39,19 +39,20 @@ def check_replaceable(folder: Path) -> None:
 
 def front_matter(card: dict[str, Any]) -> dict[str, Any]:
     """The model card metadata: library, tags, datasets, metrics and the evaluation as ``model-index``."""
-    data = card.get("data") or card["method"]
+    data = card.get("data")
     meta: dict[str, Any] = {}
     if "timm" in card:
         meta["library_name"] = "timm"
     meta["tags"] = ["labbench", "self-supervised-learning", card["method"], card["backbone"]["name"],
                     "image-feature-extraction", "pytorch"]
     meta["pipeline_tag"] = "image-feature-extraction"
-    meta["datasets"] = [data]
+    if data and data != "folder":  # a folder's name says nothing to the Hub (and may say too much)
+        meta["datasets"] = [data]
     evaluation = card.get("evaluation") or {}
     scores = evaluation.get("scores") or {}
     if scores:
         meta["metrics"] = ["accuracy"]
-        dataset = evaluation.get("dataset") or data
+        dataset = evaluation.get("dataset") or data or "images"
         meta["model-index"] = [{
             "name": card.get("run") or f"{card['method']}-{card['backbone']['name']}",
             "results": [
