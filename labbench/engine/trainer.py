@@ -170,7 +170,8 @@ class Trainer:
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
         if cfg.train.tensorboard and distributed.is_main() and self.run_dir is not None:
             projector = ProjectorSample.choose(method, self.eval_set, cfg.data.image_size, self.device, cfg.train.seed)
-            self.callbacks.append(TensorBoardWriter(self.run_dir / TENSORBOARD_DIR, purge_step=self.step, projector=projector))
+            self.callbacks.append(
+                TensorBoardWriter(self.run_dir / TENSORBOARD_DIR, purge_step=self.step, projector=projector))
 
     # -- checkpoints --------------------------------------------------------------------------
 

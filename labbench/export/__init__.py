@@ -2,10 +2,10 @@
 checked on the spot, with a model card beside it; and the embeddings for other tools.
 
 Every file is written atomically inside the chosen folder; names that could reach outside it are
-refused. Beside the files, ``README.md`` is the Hugging Face model card and, for a ViT, ``config.json``
-is timm's model config, so the folder loads with ``timm.create_model("local-dir:FOLDER")``. Each exported file is loaded back with :func:`load_encoder` and compared with the live
+refused. Each exported file is loaded back with :func:`load_encoder` and compared with the live
 encoder on sample inputs; the largest difference is recorded in the card (and must stay below
-``TOLERANCE``).
+``TOLERANCE``). Beside the files, ``README.md`` is the Hugging Face model card and, for a ViT,
+``config.json`` is timm's model config, so the folder loads with ``timm.create_model("local-dir:FOLDER")``.
 """
 
 from __future__ import annotations
