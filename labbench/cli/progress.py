@@ -15,6 +15,13 @@ def format_eta(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def reference_text(raw_pixels_knn: float | None, untrained_knn: float | None) -> str:
+    """" · raw pixels 21.0 % · untrained 24.0 %": the k-NN a learned encoder must beat (empty when unknown)."""
+    parts = [f"{label} {100 * value:.1f} %" for label, value in (("raw pixels", raw_pixels_knn),
+                                                                 ("untrained", untrained_knn)) if value is not None]
+    return "".join(f" · {part}" for part in parts)
+
+
 class ProgressPrinter:
     """Turns engine events into what the terminal shows while a run trains.
 
@@ -32,6 +39,7 @@ class ProgressPrinter:
         self.clock = clock
         self.first: tuple[float, int] | None = None  # (time, step) of the first step report: the rate's origin
         self.last_line_at: float | None = None
+        self.reference = ""  # " · raw pixels 21 % · untrained 24 %" once the run has measured them
 
     def eta(self, step: int, total_steps: int, now: float) -> str:
         """Time left at the rate since the first step report ("--" until there is one to measure)."""
@@ -46,8 +54,10 @@ class ProgressPrinter:
         kind = event.kind
         if kind == "step":
             self._step(event)
+        elif kind == "reference":
+            self.reference = reference_text(event.raw_pixels_knn, event.untrained_knn)
         elif kind == "epoch":
-            knn = "n/a (unlabelled)" if event.knn_accuracy is None else f"{100 * event.knn_accuracy:.1f} %"
+            knn = "n/a (unlabelled)" if event.knn_accuracy is None else f"{100 * event.knn_accuracy:.1f} %{self.reference}"
             self._line(
                 f"epoch {event.epoch:>3}  step {event.step:>6}  k-NN {knn}  feature std {event.feature_std:.4f}  "
                 f"effective rank {event.effective_rank:.1f}  {event.images_per_sec:,.0f} img/s"

@@ -6,8 +6,11 @@ import argparse
 import csv
 import sys
 
-#: the CSV's columns: RunInfo fields, figures unrounded (k-NN accuracy as a fraction)
-CSV_COLUMNS = ("run", "path", "method", "backbone", "data", "status", "step", "epoch", "loss", "knn_accuracy")
+from labbench.cli.progress import reference_text
+
+#: the CSV's columns: RunInfo fields, figures unrounded (k-NN accuracies as fractions)
+CSV_COLUMNS = ("run", "path", "method", "backbone", "data", "status", "step", "epoch", "loss", "knn_accuracy",
+               "raw_pixels_knn", "untrained_knn")
 
 
 def write_csv(runs, stream) -> None:
@@ -15,16 +18,18 @@ def write_csv(runs, stream) -> None:
     writer.writerow(CSV_COLUMNS)
     for r in runs:
         writer.writerow([r.name, str(r.path), r.method, r.backbone, r.dataset, r.status, r.step, r.epoch, r.loss,
-                         r.knn_accuracy])  # None is written as an empty cell
+                         r.knn_accuracy, r.raw_pixels_knn, r.untrained_knn])  # None is written as an empty cell
 
 
 def print_table(runs) -> None:
-    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<11} {'step':>7} {'loss':>8} {'k-NN':>7}")
+    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<11} {'step':>7} {'loss':>8} {'k-NN':>7}"
+          "  (raw pixels · untrained)")
     for r in runs:
         knn = "" if r.knn_accuracy is None else f"{100 * r.knn_accuracy:.1f}%"
         loss = "" if r.loss is None else f"{r.loss:.4f}"
         print(f"{r.name:<44} {r.method or '?':<10} {r.backbone or '?':<10} {r.dataset or '?':<8} "
-              f"{r.status:<11} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}")
+              f"{r.status:<11} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}"
+              f"{reference_text(r.raw_pixels_knn, r.untrained_knn)}")
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

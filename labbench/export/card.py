@@ -18,7 +18,7 @@ from labbench.augment import IMAGENET_MEAN, IMAGENET_STD
 from labbench.config import RunConfig, config_hash
 from labbench.errors import CheckpointError
 from labbench.export.timm_vit import timm_recipe
-from labbench.models import ResNet, SmallCNN, VisionTransformer
+from labbench.models import ResidualCNN, ResNet, SmallCNN, VisionTransformer
 
 CARD_FORMAT = "labbench-encoder"
 CARD_VERSION = 2  # 2: a ViT's weights under timm's key names; "data", "input.sizes" and "timm" added
@@ -26,6 +26,7 @@ CARD_VERSION = 2  # 2: a ViT's weights under timm's key names; "data", "input.si
 #: the encoder classes a card can name, and so the only ones a loader will build
 ENCODER_CLASSES: dict[str, type[nn.Module]] = {
     "SmallCNN": SmallCNN,
+    "ResidualCNN": ResidualCNN,
     "ResNet": ResNet,
     "VisionTransformer": VisionTransformer,
 }

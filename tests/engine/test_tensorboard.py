@@ -39,7 +39,7 @@ def test_every_metrics_record_number_is_a_scalar_under_the_same_name(logged_run)
         for tag, value in scalar_tags(record).items():
             expected.setdefault(tag, []).append((record.get("step", 0), value))
     assert {"step/loss", "step/lr", "step/images_per_sec", "epoch/knn_accuracy", "epoch/feature_std",
-            "epoch/effective_rank"} <= set(expected)
+            "epoch/effective_rank", "reference/raw_pixels_knn", "reference/untrained_knn"} <= set(expected)
     assert set(events.Tags()["scalars"]) == set(expected)
     for tag, points in expected.items():
         logged = [(e.step, e.value) for e in events.Scalars(tag)]
