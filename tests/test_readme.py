@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from labbench.evaluate.checkpointed import load_run_method
+from labbench.engine.checkpointed import load_run_method
 from labbench.export import export_run
 
 README = Path(__file__).resolve().parent.parent / "README.md"

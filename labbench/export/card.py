@@ -15,10 +15,10 @@ from typing import Any
 from torch import nn
 
 from labbench.augment import IMAGENET_MEAN, IMAGENET_STD
-from labbench.config import RunConfig, config_hash
 from labbench.errors import CheckpointError
 from labbench.export.timm_vit import timm_recipe
 from labbench.models import ResidualCNN, ResNet, SmallCNN, VisionTransformer
+from labbench.run_config import RunConfig, config_hash
 
 CARD_FORMAT = "labbench-encoder"
 CARD_VERSION = 2  # 2: a ViT's weights under timm's key names; "data", "input.sizes" and "timm" added

@@ -28,7 +28,7 @@ def test_a_log_file_gets_a_line_every_n_seconds_with_step_loss_rate_and_eta():
     assert [line.split()[1] for line in lines] == ["1/100", "31/100"]  # the first report, then 30 s later
     assert "\r" not in out.getvalue() and "\033" not in out.getvalue()
     assert "loss 4.2500" in lines[1] and "512 img/s" in lines[1] and "(31 %)" in lines[1]
-    assert lines[1].endswith("ETA 1m09s (31 %)")  # 69 steps left at the measured 1 step/s
+    assert lines[1].endswith("ETA 1:09 (31 %)")  # 69 steps left at the measured 1 step/s
     assert "ETA --" in lines[0]  # no rate to measure yet
 
 
@@ -47,4 +47,4 @@ def test_a_resumed_run_measures_its_rate_from_its_own_first_report():
     printer(step(500, total=1000))  # resumed at step 500: the steps before were not timed here
     clock.now += 10.0
     printer(step(510, total=1000))  # 1 step/s
-    assert out.getvalue().splitlines()[1].endswith("ETA 8m10s (51 %)")
+    assert out.getvalue().splitlines()[1].endswith("ETA 8:10 (51 %)")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from labbench.config import RunConfig, apply_overrides
+from labbench.run_config import RunConfig, apply_overrides
 from labbench.engine import Trainer
 from labbench.engine.tensorboard import TENSORBOARD_DIR, TensorBoardWriter, scalar_tags
 from labbench.errors import ConfigError

@@ -5,7 +5,7 @@ import pytest
 from huggingface_hub import ModelCard
 
 from labbench.errors import ConfigError
-from labbench.evaluate.protocols import evaluate_run
+from labbench.scoring import evaluate_run
 from labbench.export import export_run
 
 

@@ -4,7 +4,7 @@ import onnxruntime
 import pytest
 import torch
 
-from labbench.evaluate.checkpointed import load_run_method
+from labbench.engine.checkpointed import load_run_method
 from labbench.export import export_run
 
 

@@ -8,7 +8,7 @@ import timm
 import torch
 from safetensors.torch import load_file
 
-from labbench.evaluate.checkpointed import load_run_method
+from labbench.engine.checkpointed import load_run_method
 from labbench.export import export_run, load_encoder
 from labbench.export.timm_vit import from_timm_keys
 
