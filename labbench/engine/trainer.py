@@ -135,6 +135,7 @@ class Trainer:
 
         torch.manual_seed(cfg.train.seed)
         method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
+        self.labels = self._training_labels(method)
         if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
             method = method.to(memory_format=torch.channels_last)
         self.method = method
@@ -167,6 +168,15 @@ class Trainer:
         self.batch_in_epoch = 0
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
+
+    def _training_labels(self, method) -> torch.Tensor | None:
+        """The training split's labels for a method that trains on them (None for every other)."""
+        if not method.needs_labels:
+            return None
+        if self.train_set.labels is None:
+            raise ConfigError(f"method.name: {self.config.method.name} trains on labels, and "
+                              f"{self.config.data.source} has none; pick a labelled source")
+        return self.train_set.labels.to(self.images.device)
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -238,8 +248,10 @@ class Trainer:
                 group["weight_decay"] = float(self.wd_schedule[self.step])
         self.method.before_step(self.step / self.steps_per_epoch)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            # a method with per-image state (a memory bank) is told which images it sees
+            # a method with per-image state (a memory bank) is told which images it sees; the supervised baseline their classes
             extra = {"indices": idx.to(self.device, non_blocking=True)} if self.method.needs_indices else {}
+            if self.labels is not None:
+                extra["labels"] = self.labels[idx.to(self.labels.device)].to(self.device, non_blocking=True)
             loss, metrics = self.model(images, self.augment_gen, **extra)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -59,6 +59,10 @@ class MemoryBank(Method):
         DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, ["bank"])
         self._new_entries: tuple[Tensor, Tensor] | None = None
 
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.head
+
     # -- views ---------------------------------------------------------------------------------
 
     def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
