@@ -148,7 +148,8 @@ def add_parser(sub) -> None:
     run.add_argument("--set", action="append", metavar="KEY=VALUE",
                      help="a config setting for every run, e.g. --set train.device=cuda")
     run.add_argument("--seeds", metavar="0,1,2", help="run every cell once per seed (default: the study's)")
-    run.add_argument("--studies-dir", help="where study folders go (default: $LABBENCH_STUDIES or ./studies)")
+    run.add_argument("--studies-dir",
+                     help="where study folders go (default: $LABBENCH_STUDIES, else studies/ beside the runs folder)")
     run.set_defaults(func=cmd_run)
 
     show = commands.add_parser("show", help="the result table of a study folder")

@@ -21,12 +21,12 @@ import torch
 from labbench.config import RunConfig
 from labbench.data import load_split
 from labbench.data.split import cap_index
+from labbench.engine.device import resolve_device
 from labbench.errors import ConfigError, DataError
 from labbench.evaluate.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.linear_probe import linear_probe
 from labbench.evaluate.protocols import evaluate_run
-from labbench.engine.device import resolve_device
 from labbench.methods import METHODS, Method
 from labbench.runs import read_metrics
 

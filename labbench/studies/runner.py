@@ -30,7 +30,7 @@ from labbench.engine.events import FinishedEvent, event_to_record
 from labbench.errors import LabbenchError
 from labbench.evaluate.baselines import random_init_method
 from labbench.methods import METHODS
-from labbench.runs import METRICS_NAME, MetricsLog, init_run_dir, read_metrics, read_run
+from labbench.runs import METRICS_NAME, MetricsLog, default_runs_root, init_run_dir, read_metrics, read_run
 from labbench.studies.events import StudyFinished, StudyRunEnded, StudyRunStarted
 from labbench.studies.measures import measure_run
 from labbench.studies.plan import PlannedRun, plan_study
@@ -40,9 +40,11 @@ from labbench.studies.spec import Study, read_study
 Callback = Callable[[Any], None]
 
 
-def default_studies_root() -> Path:
-    """``$LABBENCH_STUDIES`` or ``./studies``."""
-    return Path(os.environ.get("LABBENCH_STUDIES", "studies"))
+def default_studies_root(runs_root: str | Path | None = None) -> Path:
+    """``$LABBENCH_STUDIES``, else ``studies/`` beside the runs folder (``./studies`` by default)."""
+    if "LABBENCH_STUDIES" in os.environ:
+        return Path(os.environ["LABBENCH_STUDIES"])
+    return Path(runs_root if runs_root is not None else default_runs_root()).parent / "studies"
 
 
 def join_processes(device_name: str) -> None:

@@ -66,8 +66,8 @@ def format_text(study: Study, cells: dict[tuple[int, ...], Cell], verdict: Verdi
     def fmt(cells_: list[str]) -> str:  # axis columns left, figures right
         return "  ".join(c.ljust(w) if i < n_axes else c.rjust(w) for i, (c, w) in enumerate(zip(cells_, widths)))
 
-    lines = [f"{study.title} ({study.name}): {study.runs_count()} runs × {study.budget.describe()}, "
-             f"seeds {', '.join(map(str, study.seeds))}"]
+    lines = [(f"{study.title} ({study.name}): {study.runs_count()} runs × {study.budget.describe()}, "
+              f"seeds {', '.join(map(str, study.seeds))}")]
     lines += _claim_lines(study)
     lines += ["", fmt(table.head), "  ".join("-" * w for w in widths), *map(fmt, table.rows), ""]
     if verdict.word:

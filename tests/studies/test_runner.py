@@ -55,7 +55,7 @@ def test_results_hold_one_measured_record_per_run(finished_study):
 
 
 def test_the_events_tell_each_run_and_the_end(finished_study):
-    folder, events = finished_study
+    _, events = finished_study
     study_events = [e for e in events if e.kind.startswith("study")]
     assert [e.kind for e in study_events] == ["study_run", "study_result"] * 4 + ["study_finished"]
     assert study_events[-1].status == "completed" and study_events[-1].failed == []
