@@ -5,7 +5,7 @@
 - ``linear_z``: the linear probe on the projection z = g(h) instead of the encoder output h
   (SimCLR, Chen et al. 2020, Fig. 8 and §4.2: h is better);
 - ``teacher_entropy``: DINO's teacher entropy at the end of training as a share of log K, its
-  maximum (Caron et al. 2021, Fig. 7): near 0 is the one-hot collapse, near 1 the uniform one.
+  maximum (Caron et al. 2021, Fig. 7): near 0 % is the one-hot collapse, near 100 % the uniform one.
 """
 
 from __future__ import annotations
@@ -33,19 +33,18 @@ from labbench.runs import read_metrics
 
 @dataclass(frozen=True)
 class Measure:
-    """One number a study reads per run; ``accuracy``: a share of test images classified right."""
+    """One number a study reads per run: a share in [0, 1], shown in percent. ``accuracy``: a share of
+    test images classified right (so a single run's noise is the test set's binomial error)."""
 
     name: str
     title: str
     accuracy: bool = True
 
     def format(self, value: float | None, error: float | None = None) -> str:
-        """``41.2 %``, ``41.2 ± 1.3 %``, ``0.43``; ``–`` for no value."""
+        """``41.2 %``, ``41.2 ± 1.3 %``; ``–`` for no value."""
         if value is None:
             return "–"
-        scale, digits, unit = (100, 1, " %") if self.accuracy else (1, 2, "")
-        pm = "" if error is None else f" ± {scale * error:.{digits}f}"
-        return f"{scale * value:.{digits}f}{pm}{unit}"
+        return f"{100 * value:.1f}" + ("" if error is None else f" ± {100 * error:.1f}") + " %"
 
 
 MEASURES: dict[str, Measure] = {m.name: m for m in (
@@ -53,7 +52,7 @@ MEASURES: dict[str, Measure] = {m.name: m for m in (
     Measure("linear", "linear probe (h)"),
     Measure("linear_z", "linear probe (z)"),
     Measure("finetune", "fine-tune"),
-    Measure("teacher_entropy", "teacher entropy / log K", accuracy=False),
+    Measure("teacher_entropy", "teacher entropy (% of log K)", accuracy=False),
 )}
 #: the measures that evaluate_run computes
 PROTOCOL_MEASURES = ("knn", "linear", "finetune")

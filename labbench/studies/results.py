@@ -110,9 +110,6 @@ class Cell:
         refs = [r.reference["untrained_knn"] for r in self.completed if "untrained_knn" in r.reference]
         return statistics.fmean(refs) if refs else None
 
-    def run_dirs(self) -> list[str]:
-        return [r.run_dir for r in self.results]
-
 
 def summarize(study: Study, results: dict[str, RunResult]) -> dict[tuple[int, ...], Cell]:
     """Every planned cell with the results recorded so far (keys as the plan makes them)."""

@@ -67,8 +67,8 @@ class _Side:
         return f"{self.label} {MEASURES[self.measure].format(self.value)}"
 
 
-def _difference(measure: str, d: float) -> str:
-    return f"{100 * d:+.1f} points" if MEASURES[measure].accuracy else f"{d:+.2f}"
+def _difference(d: float) -> str:
+    return f"{100 * d:+.1f} points"
 
 
 def _compare(high: _Side, low: _Side, study: Study, text: str) -> Check:
@@ -82,23 +82,30 @@ def _compare(high: _Side, low: _Side, study: Study, text: str) -> Check:
     d = high.value - low.value
     margin = max(study.min_effect, Z * math.hypot(high.cell.noise(high.measure), low.cell.noise(low.measure)))
     outcome: Outcome = "agrees" if d > margin else "contradicts" if d < -margin else "unclear"
-    return Check(f"{text}: {_difference(high.measure, d)} (noise ±{_difference(high.measure, margin)[1:]})", outcome)
+    return Check(f"{text}: {_difference(d)} (noise ±{_difference(margin)[1:]})", outcome)
 
 
 def _side(study: Study, cells: dict[tuple[int, ...], Cell], ref: CellRef) -> _Side:
     cell, measure = study.cell_of(ref)
-    label = cells[cell].label
-    if len(study.measures) > 1:
-        label += f" ({MEASURES[measure].title})"
-    return _Side(cells[cell], measure, label)
+    return _Side(cells[cell], measure, cells[cell].label)
+
+
+def _on(study: Study, measure: str) -> str:
+    """`` on linear probe (h)`` where the study has several measures."""
+    return f" on {MEASURES[measure].title}" if len(study.measures) > 1 else ""
 
 
 def _check(study: Study, cells: dict[tuple[int, ...], Cell], expectation: Expectation) -> Check:
     if expectation.best is None:
         high, low = _side(study, cells, expectation.higher), _side(study, cells, expectation.than)
-        return _compare(high, low, study, f"{high.text()} vs {low.text()}")
+        if high.measure != low.measure:  # one cell, two measures: h against z
+            high = _Side(high.cell, high.measure, f"{high.label}, {MEASURES[high.measure].title}")
+            low = _Side(low.cell, low.measure, f"{low.label}, {MEASURES[low.measure].title}")
+            return _compare(high, low, study, f"{high.text()} vs {low.text()}")
+        return _compare(high, low, study, f"{high.text()} vs {low.text()}{_on(study, high.measure)}")
     named = [_side(study, cells, ref) for ref in expectation.best]
     measure = named[0].measure
+    named = [_Side(s.cell, measure, s.label) for s in named]
     rest = [_Side(c, measure, c.label) for c in cells.values() if c.cell not in {s.cell.cell for s in named}]
     if any(s.cell.pending for s in named + rest):
         return Check(f"best should be {' or '.join(s.label for s in named)}", "missing")
@@ -106,7 +113,8 @@ def _check(study: Study, cells: dict[tuple[int, ...], Cell], expectation: Expect
     best_rest = max(rest, key=lambda s: -math.inf if s.value is None else s.value, default=None)
     if best_rest is None:
         return Check(f"{best_named.text()} is the only cell", "unclear")
-    text = f"best of {' / '.join(s.label for s in named)}: {best_named.text()}; best of the rest: {best_rest.text()}"
+    text = (f"best of {' / '.join(s.label for s in named)}: {best_named.text()}; "
+            f"best of the rest: {best_rest.text()}{_on(study, measure)}")
     return _compare(best_named, best_rest, study, text)
 
 
@@ -122,7 +130,7 @@ def _nothing_learned(study: Study, cells: dict[tuple[int, ...], Cell]) -> str | 
     if not gains or any(gain > margin for gain, margin in gains):
         return None
     best = max(g for g, _ in gains)
-    return f"no run's k-NN cleared its untrained encoder's (best {_difference('knn', best)}): nothing was learned to compare"
+    return f"no run's k-NN cleared its untrained encoder's (best {_difference(best)}): nothing was learned to compare"
 
 
 def judge(study: Study, cells: dict[tuple[int, ...], Cell]) -> Verdict:
