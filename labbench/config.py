@@ -28,7 +28,8 @@ SourceName = Literal[
     "shapes", "digits", "photos", "folder",
     "cifar10", "cifar100", "stl10", "mnist", "fashion_mnist", "svhn",
 ]
-BackboneName = Literal["cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
+ShapesBackground = Literal["flat", "gradient", "noise", "stripes", "checker"]
+BackboneName = Literal["rescnn", "cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
 
 class Section(BaseModel):
@@ -54,6 +55,29 @@ class DataConfig(Section):
     cache_dir: str | None = Field(
         None, description="Where large decoded sets are kept as a memory-mapped uint8 file."
     )
+    # -- the built-in shapes set's nuisances (source "shapes" only; see labbench/data/shapes.py) --
+    palette_size: int = Field(
+        8, ge=0, le=12,
+        description="Shapes: object and background colours come from this many palette colours "
+        "(0 = free random colours, which give every image a unique colour pair: the shortcut lesson).",
+    )
+    rotation_range: float = Field(
+        20.0, ge=0.0, le=180.0, description="Shapes: objects are turned by up to ± this many degrees (180 = any angle)."
+    )
+    object_scale: tuple[float, float] = Field(
+        (0.22, 0.42), description="Shapes: range of the object's radius as a share of the image side."
+    )
+    backgrounds: tuple[ShapesBackground, ...] = Field(
+        ("flat", "gradient", "noise"), min_length=1,
+        description="Shapes: background kinds drawn from (flat, gradient, noise, stripes, checker).",
+    )
+
+    @model_validator(mode="after")
+    def _object_scale_ordered(self) -> DataConfig:
+        lo, hi = self.object_scale
+        if not 0.05 <= lo <= hi <= 0.5:
+            raise ValueError(f"object_scale: needs 0.05 <= low <= high <= 0.5 (got {lo}, {hi})")
+        return self
 
 
 class AugmentConfig(Section):
@@ -90,7 +114,7 @@ class BackboneConfig(Section):
         True, description="ResNet: 3×3 stride-1 first conv and no max-pool (CIFAR-style, for small images)."
     )
     patch_size: int = Field(4, ge=2, le=32, description="ViT: patch size in pixels.")
-    width: int = Field(32, ge=8, le=512, description="Small CNN: channels of the first stage.")
+    width: int = Field(32, ge=8, le=512, description="rescnn / cnn: channels of the first stage (rescnn presets: 24).")
     depth: int | None = Field(
         None, ge=1, le=48, description="ViT: number of blocks (none = the size's paper value, 12)."
     )

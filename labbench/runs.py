@@ -110,6 +110,8 @@ class RunInfo:
     epoch: int | None = None
     loss: float | None = None
     knn_accuracy: float | None = None
+    raw_pixels_knn: float | None = None  # the k-NN a learned encoder must beat (ReferenceEvent)
+    untrained_knn: float | None = None
     has_checkpoint: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -134,6 +136,8 @@ def read_run(run_dir: str | Path) -> RunInfo:
             info.status = "running"
         elif kind == "epoch":
             info.knn_accuracy = record.get("knn_accuracy", info.knn_accuracy)
+        elif kind == "reference":
+            info.raw_pixels_knn, info.untrained_knn = record.get("raw_pixels_knn"), record.get("untrained_knn")
         elif kind == "finished":
             info.status, info.step, info.epoch = record.get("status", "unknown"), record.get("step"), record.get("epoch")
     if info.status == "running" and info.has_checkpoint:

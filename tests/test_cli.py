@@ -12,11 +12,13 @@ def test_train_writes_a_run_folder_and_runs_lists_it(tmp_path, capsys):
     assert main(["train", "--preset", "simclr", "--data", "shapes", "--name", "cli", "--runs-dir", str(tmp_path), *TINY]) == 0
     err = capsys.readouterr().err
     assert "k-NN" in err and "run folder:" in err
+    epoch_line = next(line for line in err.splitlines() if line.startswith("epoch"))
+    assert "· raw pixels" in epoch_line and "· untrained" in epoch_line  # what the k-NN figure must beat
     (run,) = tmp_path.iterdir()
     assert run.name.endswith("-simclr-cli") and (run / "checkpoints" / "last.pt").is_file()
     assert main(["runs", "--runs-dir", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert run.name in out and "completed" in out
+    assert run.name in out and "completed" in out and "raw pixels" in out and "untrained" in out
 
 
 def test_config_error_names_the_field_and_exits_2(tmp_path, capsys):

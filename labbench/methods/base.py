@@ -70,11 +70,13 @@ class Method(nn.Module):
         return self.training_step(images, g, **batch)
 
     def before_step(self, epoch: float) -> None:
-        """Before each step's forward: the training clock in epochs (``step / steps_per_epoch``), for
-        schedules the papers state in epochs (DINO's teacher temperature). Default: none."""
+        """Before each step's forward: the training clock in planned epochs (the share of the planned
+        steps done × ``train.epochs``; ``step / steps_per_epoch`` unless a time budget fitted the run),
+        for schedules the papers state in epochs (DINO's teacher temperature). Default: none."""
 
-    def before_optimizer_step(self, epoch: int) -> None:
-        """Gradient surgery between backward and the optimiser step (DINO freezes its last layer). Default: none."""
+    def before_optimizer_step(self, epoch: float) -> None:
+        """Gradient surgery between backward and the optimiser step, on the same clock as
+        :meth:`before_step` (DINO freezes its last layer). Default: none."""
 
     def after_step(self, step: int, total_steps: int) -> None:
         """Updates that follow the optimiser step (EMA teacher, queue, centre). Default: none."""

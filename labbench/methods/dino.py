@@ -250,7 +250,7 @@ class DINO(MomentumMethod):
 
     # -- updates around the optimiser step --------------------------------------------------------
 
-    def before_optimizer_step(self, epoch: int) -> None:
+    def before_optimizer_step(self, epoch: float) -> None:
         """During the first ``freeze_last_layer`` epochs the heads' last layers get no update (main_dino.py)."""
         if epoch < self.cfg.freeze_last_layer:
             for head in (self.student.head, self.student.patch_head):

@@ -2,7 +2,6 @@
 
 import pytest
 
-from labbench.config import DataConfig
 from labbench.errors import ConfigError
 from labbench.studies import load_study, plan_study, study_names
 from labbench.studies.spec import study_from_text
@@ -111,8 +110,6 @@ def test_a_variant_preset_switches_the_method_and_keeps_the_base_settings():
 def test_every_catalogue_study_states_its_claim_and_plans_valid_runs(name):
     study = load_study(name)
     assert study.claim and study.figure and study.source and study.expect
-    if name == "colour_shortcut" and "palette_size" not in DataConfig.model_fields:
-        pytest.skip("waits for the built-in set's palette knob (data.palette_size, issue #14)")
     runs = plan_study(study)
     assert len(runs) == study.runs_count() and all(r.config.train.time_budget_s == study.budget.seconds for r in runs)
 

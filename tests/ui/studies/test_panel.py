@@ -7,7 +7,6 @@ from pathlib import Path
 
 from PySide6.QtCore import QPointF, Qt
 
-from labbench.config import DataConfig
 from labbench.studies import read_results, study_names
 from tests.studies.conftest import TWO_BY_TWO, write_study
 from ui.studies import StudiesPanel
@@ -99,10 +98,8 @@ def test_choosing_temperature_plans_five_runs_with_the_time_budget(qtbot, tmp_pa
     panel.budget.setValue(30)
     assert panel.plan_label.text().startswith("5 runs × 30 s ≈ ")
     assert panel.plot.kind == "line"
-    if "palette_size" in DataConfig.model_fields:
-        return
-    panel.chooser.setCurrentIndex(study_names().index("colour_shortcut"))  # waits for issue #14's palette knob
-    assert "data.palette_size" in panel.message_label.text() and not panel.start_button.isEnabled()
+    panel.chooser.setCurrentIndex(study_names().index("colour_shortcut"))
+    assert panel.plan_label.text().startswith("4 runs × 90 s") and panel.plot.kind == "bars"
 
 
 def test_runs_go_beside_the_runs_folder(qtbot, tmp_path, monkeypatch):
