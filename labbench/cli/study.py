@@ -88,7 +88,7 @@ class StudyPrinter:
 def cmd_run(args: argparse.Namespace) -> int:
     from labbench.engine import Control
     from labbench.engine.device import describe, resolve_device
-    from labbench.studies import StudyRunner, estimate_seconds, judge, read_results, summarize
+    from labbench.studies import StudyRunner, estimate_seconds, judge, read_results, runs_to_go, summarize
     from labbench.studies.table import format_text
 
     folder = _new_or_resumed(args)
@@ -96,8 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _install_stop_on_interrupt(control)
     quiet = distributed_rank_env_nonzero()
     runner = StudyRunner(folder, [] if quiet else [StudyPrinter()], control)
-    study, results = runner.study, read_results(folder)
-    todo = [p for p in runner.plan if p.key not in results or results[p.key].status == "failed"]
+    study, todo = runner.study, runs_to_go(folder, runner.plan)
     if not quiet:
         eta = estimate_seconds(study, todo)
         device = describe(resolve_device(runner.plan[0].config.train.device))

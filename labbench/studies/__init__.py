@@ -13,12 +13,12 @@
 from labbench.studies.catalogue import load_study, study_names
 from labbench.studies.plan import PlannedRun, estimate_seconds, plan_study
 from labbench.studies.results import Cell, RunResult, read_results, summarize
-from labbench.studies.runner import StudyRunner, create_study_folder, default_studies_root, open_study
+from labbench.studies.runner import StudyRunner, create_study_folder, default_studies_root, open_study, runs_to_go
 from labbench.studies.spec import Budget, Study
 from labbench.studies.verdict import Verdict, judge
 
 __all__ = [
     "Budget", "Cell", "PlannedRun", "RunResult", "Study", "StudyRunner", "Verdict", "create_study_folder",
     "default_studies_root", "estimate_seconds", "judge", "load_study", "open_study", "plan_study", "read_results",
-    "study_names", "summarize",
+    "runs_to_go", "study_names", "summarize",
 ]

@@ -28,7 +28,7 @@ from labbench.evaluate.features import extract_features
 from labbench.evaluate.linear_probe import linear_probe
 from labbench.evaluate.protocols import evaluate_run
 from labbench.methods import METHODS, Method
-from labbench.runs import read_metrics
+from labbench.runs import load_run_config, read_metrics
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,7 @@ def measure_run(run_dir: str | Path, measures: Sequence[str], *, max_train: int 
     if "teacher_entropy" in measures:
         entropy = _last_step_metric(records, "teacher_entropy")
         if entropy is not None:
-            config = load_run(run_dir).config
-            out.values["teacher_entropy"] = entropy / math.log(config.method.out_dim)
+            out.values["teacher_entropy"] = entropy / math.log(load_run_config(run_dir).method.out_dim)
     for record in records:
         if record.get("kind") == "reference":
             out.reference = {k: v for k, v in record.items() if k != "kind" and isinstance(v, int | float)}

@@ -78,6 +78,13 @@ def open_study(folder: str | Path) -> Study:
     return read_study(Path(folder) / STUDY_NAME)
 
 
+def runs_to_go(folder: str | Path | None, plan: list[PlannedRun]) -> list[PlannedRun]:
+    """The planned runs without a result in ``folder`` (all of them before there is a folder); a failed
+    run is tried again."""
+    results = read_results(folder) if folder is not None else {}
+    return [p for p in plan if p.key not in results or results[p.key].status not in FINAL]
+
+
 class StudyRunner:
     """Runs (or resumes) the study in ``folder``; ``callbacks`` get the study's events and every run's
     training events; ``control`` stops the run in progress at a step boundary, and the study with it."""
@@ -96,12 +103,10 @@ class StudyRunner:
     def run(self) -> StudyFinished:
         """Every run without a result, in plan order; returns (and reports) how the study ended."""
         join_processes(self.plan[0].config.train.device)
-        done = distributed.broadcast_object(
-            {k for k, r in read_results(self.folder).items() if r.status in FINAL} if distributed.is_main() else None)
+        todo = distributed.broadcast_object(
+            [p.index for p in runs_to_go(self.folder, self.plan)] if distributed.is_main() else None)
         failed, status = [], "completed"
-        for planned in self.plan:
-            if planned.key in done:
-                continue
+        for planned in (self.plan[i] for i in todo):
             result = None if self.control.stop_requested else self._run_one(planned)
             if result is None:
                 status = "stopped"

@@ -20,9 +20,8 @@ from labbench.engine.device import describe, resolve_device
 from labbench.errors import LabbenchError
 from labbench.studies import (
     Budget, Cell, PlannedRun, Study, create_study_folder, default_studies_root, estimate_seconds, judge, load_study,
-    open_study, plan_study, read_results, study_names, summarize,
+    open_study, plan_study, read_results, runs_to_go, study_names, summarize,
 )
-from labbench.studies.results import FINAL
 from labbench.studies.table import measured_summary, study_table
 from labbench.studies.verdict import FAILS, HOLDS, UNCLEAR
 from ui.studies.plot import StudyPlot
@@ -240,8 +239,7 @@ class StudiesPanel(QDockWidget):
         self.refresh()
 
     def _remaining(self) -> list[PlannedRun]:
-        results = read_results(self.folder) if self.folder is not None else {}
-        return [p for p in self.plan if p.key not in results or results[p.key].status not in FINAL]
+        return runs_to_go(self.folder, self.plan)
 
     @Slot(object)
     def _on_run_started(self, event) -> None:

@@ -63,7 +63,6 @@ class StudyPlot(ThemedWidget):
         self.plot.getViewBox().invertY(False)
         self._bars, self._lines, self._errors, self._texts, self._image, self._reference = [], [], [], {}, None, None
         self._drawn = {}
-        lead = study.measures[0]
         if self.kind == "heatmap":
             self._make_heatmap(study)
         else:
@@ -82,7 +81,7 @@ class StudyPlot(ThemedWidget):
         """Horizontal bars, a variant per row (names of any length stay readable), a bar per measure."""
         axis, n = study.axes[0], len(study.measures)
         thickness = BAR_GROUP_WIDTH / n
-        for k, measure in enumerate(study.measures):
+        for k in range(n):
             y = np.arange(len(axis)) - BAR_GROUP_WIDTH / 2 + thickness * (k + 0.5)
             bars = pg.BarGraphItem(x0=np.zeros(len(axis)), y=y, width=np.zeros(len(axis)), height=thickness * 0.9,
                                    brush=class_colour(k))
@@ -105,10 +104,10 @@ class StudyPlot(ThemedWidget):
     def _make_line(self, study: Study) -> None:
         axis = study.axes[0]
         self.plot.setLogMode(x=axis.scale == "log", y=False)
-        for k, measure in enumerate(study.measures):
+        for k in range(len(study.measures)):
             colour = class_colour(k)
             line = pg.PlotDataItem(symbol="o", symbolSize=9, pen=pg.mkPen(colour, width=2), symbolBrush=colour,
-                                   name=MEASURES[measure].title, connect="finite")
+                                   connect="finite")
             self._lines.append(line)
             self.plot.addItem(line)
             errors = pg.ErrorBarItem(x=self._line_x(), y=np.zeros(len(axis)), height=np.zeros(len(axis)), beam=0)
