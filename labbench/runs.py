@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from labbench.atomic import atomic_write_text
-from labbench.config import RunConfig, dump_toml, load_config
 from labbench.errors import ConfigError
+from labbench.run_config import RunConfig, dump_toml, load_config
 
 CONFIG_NAME = "config.toml"
 METRICS_NAME = "metrics.jsonl"

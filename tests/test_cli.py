@@ -1,6 +1,7 @@
 """The labbench command: train headless, list runs, clear config errors."""
 
 from labbench.cli import main
+from labbench.cli.progress import format_eta
 
 TINY = [
     "--set", "data.image_size=16", "--set", "data.num_images=96", "--set", "backbone.width=8",
@@ -44,3 +45,8 @@ def test_folder_argument_selects_folder_source(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert 'source = "folder"' in out and str(tmp_path / "imgs") in out
+
+
+def test_eta_reads_as_clock_time_in_the_terminal_and_the_window():
+    assert format_eta(75) == "1:15"
+    assert format_eta(3725) == "1:02:05"

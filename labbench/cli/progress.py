@@ -7,10 +7,11 @@ import time
 
 
 def format_eta(seconds: float) -> str:
+    """Time left as a clock reads: ``1:15``, ``1:02:05`` (the terminal and the window both show it)."""
     seconds = int(max(seconds, 0))
     h, rest = divmod(seconds, 3600)
     m, s = divmod(rest, 60)
-    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 def reference_text(raw_pixels_knn: float | None, untrained_knn: float | None) -> str:

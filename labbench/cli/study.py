@@ -9,7 +9,6 @@ from pathlib import Path
 from labbench.cli.common import split_names
 from labbench.cli.progress import ProgressPrinter, format_eta
 from labbench.cli.train import _install_stop_on_interrupt, distributed_rank_env_nonzero
-from labbench.config import parse_value
 from labbench.errors import ConfigError
 
 
@@ -24,6 +23,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _settings(items: list[str] | None) -> dict[str, object]:
+    """``--set`` items as the study's base settings, values read as ``labbench train --set`` reads them."""
+    from labbench.run_config import parse_value
+
     out = {}
     for item in items or []:
         key, sep, text = item.partition("=")

@@ -10,11 +10,13 @@ import torch
 from torch import Tensor
 
 from labbench import losses
-from labbench.config import EvalConfig, RunConfig, to_dict
+from labbench.config import EvalConfig, to_dict
 from labbench.data import ImageSet
 from labbench.evaluate.baselines import pixel_features, random_init_method
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.knn import weighted_knn_accuracy
+from labbench.models.modes import eval_mode
+from labbench.run_config import RunConfig
 
 
 @dataclass
@@ -44,9 +46,7 @@ def collapse_signals(features: Tensor) -> dict[str, float]:
 
 def run_monitors(method, sets: MonitorSets, cfg: EvalConfig, image_size: int, device, autocast: bool) -> dict[str, float]:
     """k-NN accuracy (when the set is labelled) and collapse signals of the method's current encoder."""
-    was_training = method.training
-    method.eval()
-    try:
+    with eval_mode(method):
         eval_feats = extract_features(method.embed, sets.eval.images, image_size, device, autocast=autocast)
         out = collapse_signals(eval_feats)
         out["knn_accuracy"] = None
@@ -56,8 +56,6 @@ def run_monitors(method, sets: MonitorSets, cfg: EvalConfig, image_size: int, de
                 bank_feats, sets.bank.labels.to(device), eval_feats, sets.eval.labels.to(device),
                 k=cfg.knn_k, temperature=cfg.knn_temperature,
             )
-    finally:
-        method.train(was_training)
     return out
 
 

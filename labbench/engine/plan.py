@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labbench.config import RunConfig
 from labbench.engine.optim import scaled_lr
-from labbench.engine.schedules import cosine_schedule
+from labbench.run_config import RunConfig
+from labbench.schedules import cosine_schedule
 
 
 @dataclass(frozen=True)

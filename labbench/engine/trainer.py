@@ -16,7 +16,7 @@ import torch
 
 from labbench import distributed
 from labbench.atomic import discard_leftovers
-from labbench.config import RunConfig, config_hash, to_dict
+from labbench.config import to_dict
 from labbench.data import ImageSet, load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from labbench.engine.clock import Throughput, TrainingClock
@@ -39,6 +39,7 @@ from labbench.engine.plan import Plan
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import Method, build_method
+from labbench.run_config import RunConfig, config_hash
 from labbench.runs import METRICS_NAME, MetricsLog, create_run_dir, load_run_config
 from labbench.torch_private import drop_compiled_forward
 

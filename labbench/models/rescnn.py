@@ -10,18 +10,13 @@ without the blocks sees 17 px: no unit there sees a whole 27-px shape.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
+from labbench.models.cnn import PooledCNN, conv_bn
+
 #: residual blocks after each stage (stages 3 and 4, at H/4 and H/8)
 BLOCKS_PER_STAGE = (0, 0, 1, 1)
-
-
-def _conv_bn(in_channels: int, out_channels: int, stride: int = 1) -> list[nn.Module]:
-    # No conv bias: the batch norm right after removes it anyway.
-    return [nn.Conv2d(in_channels, out_channels, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(out_channels)]
 
 
 class BasicBlock(nn.Module):
@@ -29,37 +24,21 @@ class BasicBlock(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.body = nn.Sequential(*_conv_bn(channels, channels), nn.ReLU(inplace=True), *_conv_bn(channels, channels))
+        self.body = nn.Sequential(*conv_bn(channels, channels), nn.ReLU(inplace=True), *conv_bn(channels, channels))
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.relu(x + self.body(x))
 
 
-class ResidualCNN(nn.Module):
+class ResidualCNN(PooledCNN):
     """Stages of width ``w·2^i`` (stride 2 from the second on), residual blocks in the last two, average pooling."""
 
     def __init__(self, width: int = 24) -> None:
-        super().__init__()
-        self.width = width
         layers: list[nn.Module] = []
         in_channels = 3
         for stage, blocks in enumerate(BLOCKS_PER_STAGE):
             out_channels = width * 2**stage
-            layers += [*_conv_bn(in_channels, out_channels, stride=1 if stage == 0 else 2), nn.ReLU(inplace=True)]
+            layers += [*conv_bn(in_channels, out_channels, stride=1 if stage == 0 else 2), nn.ReLU(inplace=True)]
             layers += [BasicBlock(out_channels) for _ in range(blocks)]
             in_channels = out_channels
-        self.features = nn.Sequential(*layers)
-        self.feature_dim = in_channels
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-
-    def arch_kwargs(self) -> dict[str, Any]:
-        return {"width": self.width}
-
-    def feature_map(self, x: Tensor) -> Tensor:
-        """The last stage's map, B×8w×H/8×W/8 (for dense heads: CPC, colorization)."""
-        return self.features(x)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.features(x).mean((2, 3))
+        super().__init__(layers, in_channels, width)

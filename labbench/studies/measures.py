@@ -18,15 +18,15 @@ from typing import Any
 
 import torch
 
-from labbench.config import RunConfig
+from labbench.run_config import RunConfig
 from labbench.data import load_split
 from labbench.data.split import cap_index
 from labbench.engine.device import resolve_device
 from labbench.errors import ConfigError, DataError
-from labbench.evaluate.checkpointed import load_run
+from labbench.engine.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.linear_probe import linear_probe
-from labbench.evaluate.protocols import evaluate_run
+from labbench.scoring import evaluate_run
 from labbench.methods import METHODS, Method
 from labbench.runs import load_run_config, read_metrics
 

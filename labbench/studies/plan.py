@@ -15,7 +15,7 @@ from typing import Any
 
 import tomli_w
 
-from labbench.config import RunConfig, apply_overrides, load_preset
+from labbench.run_config import RunConfig, apply_overrides, load_preset
 from labbench.errors import ConfigError
 from labbench.studies.measures import check_measurable
 from labbench.studies.spec import Study

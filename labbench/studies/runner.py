@@ -21,7 +21,8 @@ import torch
 
 from labbench import distributed
 from labbench.atomic import atomic_write_text
-from labbench.config import RunConfig, config_hash, to_dict
+from labbench.config import to_dict
+from labbench.run_config import RunConfig, config_hash
 from labbench.data import load_split
 from labbench.engine import Control, Trainer
 from labbench.engine.checkpoint import CHECKPOINT_NAME, save_checkpoint

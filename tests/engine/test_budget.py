@@ -7,9 +7,9 @@ import contextlib
 import pytest
 import torch
 
-from labbench.config import apply_overrides
 from labbench.engine import StepEvent, Trainer
 from labbench.engine import trainer as trainer_module
+from labbench.run_config import apply_overrides
 
 
 @pytest.fixture

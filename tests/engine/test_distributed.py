@@ -23,9 +23,9 @@ from torch import nn
 
 from labbench import distributed
 from labbench.augment import ViewPipeline
-from labbench.config import RunConfig, apply_overrides
 from labbench.engine.device import default_threads, physical_cores
 from labbench.methods import build_method
+from labbench.run_config import RunConfig, apply_overrides
 
 BATCH = 8  # images per process; the one-process reference takes 2 × BATCH
 # no random view parameter: both processes and the reference see exactly the same views

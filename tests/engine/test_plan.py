@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.engine.plan import Plan
+from labbench.run_config import RunConfig, apply_overrides
 
 
 def _config(*overrides: str) -> RunConfig:

@@ -4,11 +4,11 @@ import json
 
 import torch
 
-from labbench.config import apply_overrides
 from labbench.engine import Control, EpochEvent, FinishedEvent, StepEvent, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.engine.events import ReferenceEvent
 from labbench.methods.simclr import SimCLR
+from labbench.run_config import apply_overrides
 from labbench.runs import read_metrics, read_run
 
 

@@ -3,7 +3,7 @@
 import torch
 from PIL import Image
 
-from labbench.config import RunConfig, apply_overrides
+from labbench.run_config import RunConfig, apply_overrides
 from labbench.data import UNLABELED
 from labbench.engine import Trainer
 from labbench.methods.supervised import Supervised, SupervisedConfig
