@@ -131,8 +131,11 @@ class MainWindow(QMainWindow):
         self.log_panel = LogPanel(self)
         self.run_list = RunList(self.runs, self)
         self.inspect = InspectWindow(self.runs, self)
+        from ui.studies import StudiesPanel  # here: its plots' style module imports ui.inspect, which imports this one
+
+        self.studies = StudiesPanel(self.runs_root, self)
         self.docks: list[QDockWidget] = [
-            self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list,
+            self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list, self.studies,
         ]
         self._arrange_default_layout()
         self._add_inspect_views()
@@ -182,6 +185,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.plots, self.method_config, Qt.Orientation.Horizontal)
         self.splitDockWidget(self.plots, self.log_panel, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.log_panel, self.run_list)
+        self.tabifyDockWidget(self.plots, self.studies)
         self.log_panel.raise_()
         self.setGeometry(initial_geometry(self.available_geometry()))
         self.inspect.setGeometry(initial_geometry(self.available_geometry()))
@@ -342,6 +346,7 @@ class MainWindow(QMainWindow):
         self.run_list.run_toggled.connect(self._on_run_toggled)
         self.run_list.resume_requested.connect(self.resume_run)
         self.run_list.tree.itemSelectionChanged.connect(self._follow_selected_run)
+        self.studies.run_requested.connect(self.open_run)
 
     # -- layout and settings ---------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -663,6 +668,7 @@ class MainWindow(QMainWindow):
         """Stop a run at a step boundary (the trainer saves its checkpoint) and say so, then save the layout."""
         if self.session.is_active():
             self._stop_run_before_closing()
+        self.studies.shutdown()
         self.browser.wait()
         self.preview.wait()
         self.save_settings()
