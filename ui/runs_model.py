@@ -106,6 +106,11 @@ class RunsModel(QObject):
         root, extra, known = self.root, list(self._extra), dict(self._runs)
         self._scanner.submit(lambda _progress: scan(root, extra, known), self._apply)
 
+    def rescan(self) -> None:
+        """Look at the folders again now, on this thread (``changed`` follows when something differs)."""
+        self._scanner.cancel_all()
+        self._apply(scan(self.root, self._extra, self._runs))
+
     @Slot()
     def _poll(self) -> None:
         if not self._scanner.is_busy():  # a slow look (many large runs) is let finish, not restarted

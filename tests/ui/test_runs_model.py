@@ -30,3 +30,12 @@ def test_a_run_opened_from_elsewhere_stays_listed_and_the_live_one_says_training
     assert model.info(mae_run).status == "training"
     model.set_live(None)
     assert model.info(mae_run).status == "completed"
+
+
+def test_a_rescan_reads_the_folders_at_once(qtbot, tmp_path, simclr_run):
+    root = tmp_path / "runs"
+    root.mkdir()
+    model = RunsModel(root, poll_ms=60_000)
+    copy = shutil.copytree(simclr_run, root / simclr_run.name)
+    model.rescan()
+    assert model.paths() == [str(copy)]

@@ -71,8 +71,8 @@ class RunList(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(body)
         self._training = False
-        runs.changed.connect(self.refresh)
-        self.refresh()
+        runs.changed.connect(self._show_runs)
+        self._show_runs()
 
     def paths(self) -> list[str]:
         return [self.tree.topLevelItem(i).data(0, PATH_ROLE) for i in range(self.tree.topLevelItemCount())]
@@ -95,6 +95,12 @@ class RunList(QDockWidget):
 
     @Slot()
     def refresh(self) -> None:
+        """Read the run folders again now (they are also looked at every few seconds by themselves)."""
+        self.model.rescan()
+        self._show_runs()
+
+    @Slot()
+    def _show_runs(self) -> None:
         """Show the model's runs in place (ticks, selection and scrolling stay)."""
         infos = self.model.infos()
         keep = {str(info.path) for info in infos}
@@ -119,9 +125,9 @@ class RunList(QDockWidget):
         if checked is not None:
             (self._checked.add if checked else self._checked.discard)(key)
         if key in self.model.paths():
-            self.refresh()
+            self._show_runs()
         else:
-            self.model.add(key)  # refreshes through ``changed``
+            self.model.add(key)  # shown through ``changed``
 
     def set_training(self, training: bool) -> None:
         """While a run trains, no other can be resumed."""
