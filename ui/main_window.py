@@ -186,6 +186,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.plots, self.log_panel, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.log_panel, self.run_list)
         self.tabifyDockWidget(self.plots, self.studies)
+        self.plots.raise_()  # the window opens on the training plots
         self.log_panel.raise_()
         self.setGeometry(initial_geometry(self.available_geometry()))
         self.inspect.setGeometry(initial_geometry(self.available_geometry()))
@@ -564,6 +565,7 @@ class MainWindow(QMainWindow):
     def _on_started(self, config: RunConfig, run_dir: str) -> None:
         self.plots.begin_live_run(run_dir, run_label(run_dir), read_metrics(run_dir))  # resumed: its past too
         self.runs.set_live(run_dir)
+        self.plots.raise_()  # Start shows its curves, whatever tab was in front
         self.run_list.add_run(run_dir, checked=True)
         self.inspect.follow(run_dir)
         self.step_label.setText("step –")

@@ -7,14 +7,23 @@ import importlib.util
 import pytest
 from PIL import Image
 from PySide6.QtCore import QRect
-from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
+from PySide6.QtWidgets import QApplication, QDialog, QTableWidget, QTabBar
 
 from labbench.run_config import apply_overrides
 from ui.main_window import INSPECT_VIEWS, MainWindow, default_config, register_inspect_view
 from ui.settings import open_settings
 
 
-def test_window_opens_with_every_dock_and_a_view_menu_entry_for_each(make_window):
+def front_tab(window, member: str) -> str | None:
+    """The dock in front of the tab group that ``member`` (a dock's title) belongs to."""
+    for bar in window.findChildren(QTabBar):
+        titles = [bar.tabText(i) for i in range(bar.count())]
+        if bar.isVisible() and member in titles:
+            return titles[bar.currentIndex()]
+    return None
+
+
+def test_window_opens_with_every_dock_and_a_view_menu_entry_for_each(make_window, qtbot):
     window = make_window()
     window.show()
     names = {d.objectName() for d in window.docks}
@@ -23,6 +32,13 @@ def test_window_opens_with_every_dock_and_a_view_menu_entry_for_each(make_window
     for dock in window.docks:
         assert window.dock_actions[dock.objectName()].isChecked()
     assert not window.browser.isHidden() and not window.plots.isHidden() and not window.preview.isHidden()
+    qtbot.wait(500)  # Qt settles which tab of a group is in front after the first layout
+    assert front_tab(window, "Training plots") == "Training plots"
+    window.studies.raise_()
+    qtbot.waitUntil(lambda: front_tab(window, "Training plots") == "Studies", timeout=5000)
+    with qtbot.waitSignal(window.session.finished, timeout=60000):
+        window.start_training()  # Start brings its curves to the front
+        qtbot.waitUntil(lambda: front_tab(window, "Training plots") == "Training plots", timeout=5000)
 
 
 def test_opens_on_shapes_with_simclr_ready_to_start(make_window):
