@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-from labbench.cli import evaluate, export, gui, presets, runs, train
+from labbench.cli import data, evaluate, export, gui, presets, runs, train
 from labbench.errors import LabbenchError
 
-COMMANDS = (train, runs, presets, evaluate, export, gui)
+COMMANDS = (train, runs, presets, evaluate, export, data, gui)
 
 
 def make_parser() -> argparse.ArgumentParser:

@@ -17,6 +17,7 @@ from labbench import distributed
 from labbench.atomic import discard_leftovers
 from labbench.config import RunConfig, config_hash, to_dict
 from labbench.data import load_split
+from labbench.engine.batches import batch_source
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from labbench.engine.control import Control
 from labbench.engine.device import default_threads, describe, resolve_device, use_bf16
@@ -116,7 +117,8 @@ class Trainer:
         batch = cfg.train.batch_size
         if batch % self.world:
             raise ConfigError(f"train.batch_size: {batch} does not divide among {self.world} processes")
-        self.steps_per_epoch = len(self.train_set) // batch
+        self.batches = batch_source(self.train_set, cfg, self.device, self.world, self.rank)
+        self.steps_per_epoch = self.batches.steps_per_epoch
         if self.steps_per_epoch == 0:
             raise ConfigError(
                 f"train.batch_size: {batch} is larger than the training split ({len(self.train_set)} images); "
@@ -128,16 +130,13 @@ class Trainer:
         self._log(f"data: {cfg.data.source}, {len(self.train_set)} train / {len(self.eval_set)} eval images "
                   f"at {cfg.data.image_size} px; {self.steps_per_epoch} steps per epoch")
 
-        # Small sets live on the device once, as uint8: batches are then gathered there, no copies.
-        self.images = self.train_set.images
-        if self.device.type == "cuda" and self.images.numel() < 0.25 * torch.cuda.mem_get_info(self.device)[0]:
-            self.images = self.images.to(self.device)
-
         torch.manual_seed(cfg.train.seed)
         method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
         if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
             method = method.to(memory_format=torch.channels_last)
         self.method = method
+        self.batches.prepare(method)
+        self._log(self.batches.describe())
         self.model = method
         if self.world > 1:
             if cfg.train.sync_batchnorm and self.device.type != "cuda":
@@ -210,27 +209,6 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def _epoch_order(self, epoch: int) -> torch.Tensor:
-        """This process's indices into the training split, one row per step (steps × batch/world).
-
-        Every process draws the same permutation and keeps every world-th image of each batch (as
-        DistributedSampler), so the processes together see exactly the one-process batches. On CUDA
-        the rows are pinned: copying one to the GPU then never stalls the host (no sync per step).
-        """
-        g = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + epoch)
-        b = self.config.train.batch_size
-        perm = torch.randperm(len(self.train_set), generator=g)[: self.steps_per_epoch * b]
-        order = perm.view(self.steps_per_epoch, b)[:, self.rank :: self.world].contiguous()
-        return order.pin_memory() if self.device.type == "cuda" else order
-
-    def _batch(self, idx: torch.Tensor) -> torch.Tensor:
-        if self.images.device != self.device:
-            batch = self.images[idx]
-            if self.device.type == "cuda":
-                batch = batch.pin_memory()
-            return batch.to(self.device, non_blocking=True)
-        return self.images[idx.to(self.device, non_blocking=True)]
-
     def _train_step(self, images: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         for group in self.optimizer.param_groups:
             group["lr"] = float(self.lr_schedule[self.step])  # a numpy scalar would not load with weights_only
@@ -272,7 +250,7 @@ class Trainer:
         epoch_images, epoch_start = 0, time.perf_counter()
         first = True
         while self.epoch < cfg.epochs and self.step < self.total_steps:
-            order = self._epoch_order(self.epoch)
+            batches = self.batches.epoch(self.epoch, self.batch_in_epoch)
             while self.batch_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
                 if self.control.is_paused:
                     paused_at = time.perf_counter()
@@ -284,8 +262,7 @@ class Trainer:
                     started += idle
                 if self.control.stop_requested:
                     raise _Stop
-                idx = order[self.batch_in_epoch]
-                images = self._batch(idx)
+                images, idx = next(batches)
                 step_fn = self._first_step_with_fallback if first else self._train_step
                 loss, metrics = step_fn(images, idx)
                 first = False

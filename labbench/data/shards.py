@@ -1,0 +1,205 @@
+"""Packed shards: a folder of images as WebDataset tar files and a columnar index, made once by
+``labbench data pack`` (:mod:`labbench.data.pack`) and read here.
+
+A packed folder holds::
+
+    index.json               format version, class names, shard files with their sizes, files skipped at packing
+    index.npz                one row per image: its shard, the byte offset and length of its file there, label,
+                             side (train / eval / unsplit), upright width and height, nvJPEG-ready flag, name
+    train-000000.tar …       POSIX tar files in WebDataset's layout: ``<key>.<ext>`` holds the image file's
+                             bytes as they were on disk, ``<key>.cls`` its class index as text
+
+Why WebDataset tars: a plain POSIX format that every tool reads (``tar tf``, Python's ``tarfile``, the
+``webdataset`` library, Hugging Face's and OpenCLIP's loaders), with no service and no schema; a few
+hundred files of ~256 MB instead of millions of small ones, which network file systems and object
+stores serve far better; each shard is read by one process (each rank under torchrun reads its own).
+The index beside them (not part of WebDataset, which streams tars in order) is what lets a rank read
+any image with one ``pread`` at a known offset: the epoch order stays a seeded permutation that
+resumes exactly mid-epoch, and the window's browser and the k-NN monitors can look at single images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from labbench.config import DataConfig
+from labbench.data.decode import cache_dir_for, decode_files
+from labbench.data.encoded import EncodedImages
+from labbench.data.split import holdout_index, official_cap
+from labbench.data.store import ImageSet, Split
+from labbench.errors import DataError
+
+PACK_VERSION = 1
+INDEX_JSON = "index.json"
+INDEX_NPZ = "index.npz"
+#: the ``side`` column: images of a train/ folder, of a val/ or test/ folder, or of an unsplit folder
+TRAIN, EVAL, UNSPLIT = 0, 1, 2
+#: the per-image columns of ``index.npz``
+COLUMNS = ("shard", "offset", "length", "label", "side", "width", "height", "gpu_ready", "name")
+#: a training side whose uint8 store would be larger than this is streamed when ``data.store`` is auto
+STREAM_ABOVE_BYTES = 4 << 30
+
+
+@dataclass
+class PackedSet:
+    """An opened pack: its index in memory, its shards read with ``pread`` on demand.
+
+    Safe to share between threads (positional reads) and to send to DataLoader workers (open files are
+    not pickled; each process opens its own).
+    """
+
+    root: Path
+    class_names: list[str]
+    shards: list[str]
+    columns: dict[str, np.ndarray]
+    skipped: list[tuple[str, str]]
+    key: str
+    _files: dict[int, int] = field(default_factory=dict, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.columns["offset"])
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_files": {}}
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        """int64 class of every image, or None when the packed folder had no class folders."""
+        return self.columns["label"] if self.class_names else None
+
+    def shard_path(self, shard: int) -> Path:
+        return self.root / self.shards[shard]
+
+    def member(self, row: int) -> str:
+        """Where image ``row`` lies, for messages: ``<shard>.tar:<name>``."""
+        return f"{self.shard_path(int(self.columns['shard'][row]))}:{self.columns['name'][row]}"
+
+    def read(self, row: int) -> bytes:
+        """The encoded file of image ``row``, as it was when packed."""
+        shard = int(self.columns["shard"][row])
+        offset, length = int(self.columns["offset"][row]), int(self.columns["length"][row])
+        try:
+            data = _pread(self._file(shard), length, offset)
+        except OSError as err:
+            raise DataError(f"{self.shard_path(shard)}: cannot be read ({err.strerror}); is the pack complete?") from None
+        if len(data) != length:
+            raise DataError(f"{self.shard_path(shard)}: shorter than its index says (truncated?); pack the folder again")
+        return data
+
+    def _file(self, shard: int) -> int:
+        fd = self._files.get(shard)
+        if fd is None:
+            fd = os.open(self.shard_path(shard), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            self._files[shard] = fd
+        return fd
+
+    def close(self) -> None:
+        for fd in self._files.values():
+            os.close(fd)
+        self._files.clear()
+
+
+def _pread(fd: int, length: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, length, offset)
+    os.lseek(fd, offset, os.SEEK_SET)  # Windows has no pread; its DataLoader workers are processes, not threads
+    return os.read(fd, length)
+
+
+def is_pack(folder: str | Path) -> bool:
+    return (Path(folder) / INDEX_JSON).is_file()
+
+
+def open_pack(folder: str | Path) -> PackedSet:
+    """The pack in ``folder``; a missing, partial or foreign one raises a DataError that says what to do."""
+    root = Path(folder).expanduser().resolve()
+    if not root.is_dir():
+        raise DataError(f"{root}: {'not a folder' if root.exists() else 'no such folder'}")
+    if not is_pack(root):
+        raise DataError(f"{root}: not a packed set (no {INDEX_JSON}); make one with: labbench data pack FOLDER {root}")
+    try:
+        meta = json.loads((root / INDEX_JSON).read_text(encoding="utf-8"))
+        with np.load(root / INDEX_NPZ, allow_pickle=False) as npz:
+            columns = {name: npz[name] for name in COLUMNS}
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as err:
+        raise DataError(f"{root}: the pack's index cannot be read ({err}); pack the folder again") from None
+    if meta.get("version") != PACK_VERSION:
+        raise DataError(f"{root}: packed by another version of labbench (format {meta.get('version')}, "
+                        f"this one reads {PACK_VERSION}); pack the folder again")
+    shards = [s["file"] for s in meta["shards"]]
+    for s in meta["shards"]:
+        path = root / s["file"]
+        if not path.is_file() or path.stat().st_size != s["bytes"]:
+            raise DataError(f"{path}: missing or not the size the index says ({s['bytes']} bytes); "
+                            "copy the whole pack again, or pack the folder again")
+    return PackedSet(root, list(meta["class_names"]), shards, columns,
+                     [(str(p), str(r)) for p, r in meta.get("skipped", [])], str(meta["id"]))
+
+
+def rows_key(pack: PackedSet, rows: np.ndarray) -> str:
+    """Identifies the content of ``rows`` of ``pack``: keys the decode cache of a side."""
+    h = hashlib.sha256(pack.key.encode())
+    h.update(np.ascontiguousarray(rows, dtype=np.int64).tobytes())
+    return h.hexdigest()[:32]
+
+
+def _side(pack: PackedSet, rows: np.ndarray, name: str, cfg: DataConfig, stream: bool) -> ImageSet:
+    labels = pack.labels
+    label_of = None if labels is None else torch.from_numpy(labels[rows].astype(np.int64))
+    names = pack.columns["name"][rows].tolist()
+    if stream:
+        return ImageSet(images=EncodedImages(pack, rows, cfg.image_size), labels=label_of, masks=None,
+                        class_names=list(pack.class_names), name=name, paths=names)
+    members = [pack.member(int(r)) for r in rows]
+    decoded = decode_files(members, cfg.image_size, cache_dir_for(cfg.cache_dir, len(rows) * 3 * cfg.image_size**2),
+                           read=lambda i: pack.read(int(rows[i])), key=rows_key(pack, rows))
+    if decoded.skipped:  # every file was decoded once when packed: a failure now is damage
+        member, reason = decoded.skipped[0]
+        raise DataError(f"{member}: {reason}; the pack is damaged, pack the folder again")
+    return ImageSet(images=decoded.images, labels=label_of, masks=None, class_names=list(pack.class_names),
+                    name=name, paths=names)
+
+
+def streams(cfg: DataConfig, train_images: int) -> bool:
+    """Whether the training side is streamed: ``data.store``, or with auto whether its uint8 store at
+    ``data.image_size`` would exceed :data:`STREAM_ABOVE_BYTES`."""
+    if cfg.store != "auto":
+        return cfg.store == "stream"
+    return train_images * 3 * cfg.image_size**2 > STREAM_ABOVE_BYTES
+
+
+def load_shards(cfg: DataConfig) -> Split:
+    """The pack in ``cfg.root`` as a split: its train/ and val/ (or test/) sides when the packed folder had
+    them, else ``cfg.eval_fraction`` held out (seeded, stratified), capped at ``cfg.num_images``. The training
+    side is streamed or decoded into the uint8 store (:func:`streams`); the eval side is always decoded."""
+    if not cfg.root:
+        raise DataError("data.root: choose the folder that `labbench data pack` wrote, for the source 'shards'")
+    pack = open_pack(cfg.root)
+    labels = pack.labels
+    side = pack.columns["side"]
+    base = pack.root.name
+    if (side == UNSPLIT).all():
+        tensor_labels = None if labels is None else torch.from_numpy(labels.astype(np.int64))
+        train_idx, eval_idx = holdout_index(tensor_labels, len(pack), cfg.eval_fraction, cfg.seed, cfg.num_images)
+        train_rows, eval_rows = train_idx.numpy(), eval_idx.numpy()
+    else:
+        on_train, on_eval = np.flatnonzero(side == TRAIN), np.flatnonzero(side == EVAL)
+        if len(on_train) == 0 or len(on_eval) == 0:
+            raise DataError(f"{pack.root}: the pack has no {'train' if len(on_train) == 0 else 'eval'} images")
+
+        def side_labels(rows: np.ndarray) -> torch.Tensor | None:
+            return None if labels is None else torch.from_numpy(labels[rows].astype(np.int64))
+
+        train_idx, eval_idx = official_cap(side_labels(on_train), len(on_train), side_labels(on_eval), len(on_eval),
+                                           cfg.num_images, cfg.seed)
+        train_rows, eval_rows = on_train[train_idx.numpy()], on_eval[eval_idx.numpy()]
+    train = _side(pack, train_rows, f"{base}/train", cfg, streams(cfg, len(train_rows)))
+    train.skipped = list(pack.skipped)
+    return Split(train=train, eval=_side(pack, eval_rows, f"{base}/eval", cfg, stream=False))
