@@ -162,3 +162,20 @@ def test_processes_of_the_store_together_see_the_one_process_batches(tiny_config
     ranks = [StoreBatches(images, tiny_config, torch.device("cpu"), 2, r).order(2) for r in range(2)]
     together = torch.stack([ranks[0], ranks[1]], dim=2).flatten(1)
     assert torch.equal(together, one)
+
+
+@pytest.mark.slow
+def test_torchrun_streams_a_pack_with_each_process_reading_its_own_shards(packed_photos, tmp_path):
+    from tests.engine.test_distributed import torchrun
+
+    pack = packed_photos(per_class=16, shard_mb=0.01)
+    runs = tmp_path / "runs"
+    settings = [*_streaming(pack, batch_size=8), "data.workers=1", "method.projection_dim=16", "backbone.name=cnn",
+                "backbone.width=8", "train.epochs=2", "train.log_every_steps=1", "optim.name=sgd",
+                "optim.warmup_epochs=0", "eval.max_bank=20", "eval.max_eval=10", "eval.knn_k=3", "eval.probe_images=0"]
+    done = torchrun(["-m", "labbench", "train", "--preset", "simclr", "--runs-dir", str(runs),
+                     *(a for s in settings for a in ("--set", s))], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "per process" in done.stderr and "2 processes" in done.stderr
+    (run,) = runs.iterdir()
+    assert (run / "checkpoints" / "last.pt").is_file()
