@@ -66,7 +66,7 @@ class Sizes:
     cifar: tuple[str, ...] = ("backbone.name=resnet18", "train.batch_size=512")
     cifar_epochs: int = 30
     pytest_filter: str = ""
-    stream_images: int = 5000
+    stream_images: int = 10000
     stream_sizes: tuple[int, ...] = (96, 224)
     stream_seconds: float = 20.0
     stream_batch: int = 256
@@ -221,6 +221,8 @@ def cifar_milestones(report: Report, device: torch.device, sizes: Sizes, folder:
 
 
 def _stream_rate(source, device: torch.device, seconds: float) -> float:
+    if source.steps_per_epoch == 0:
+        raise ValueError(f"too few images for one batch of {source.batch_size}: use more images")
     batches = itertools.chain.from_iterable(source.epoch(epoch, 0) for epoch in itertools.count())
     images, _ = next(batches)  # workers started, first batch decoded
     synchronize(device)

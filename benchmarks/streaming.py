@@ -16,7 +16,9 @@ One invocation, every phase in a fresh process (so that each peak memory is its 
      process and of a decoding process;
 4. the projection of these per-image figures to ImageNet-1k (1.28 M images) for docs/streaming.md.
 
-Images/s are the data path alone (no model): what each way of reading can feed a GPU with.
+Images/s are the data path alone (no model): what each way of reading can feed a GPU with. They need epochs
+of many batches (the decoding processes work on different batches of an epoch at once): a check on a few
+hundred photos runs, but its streaming rate is the start-up of one batch per epoch.
 """
 
 from __future__ import annotations
@@ -50,23 +52,21 @@ IMAGENET_JPEG_BYTES = 140e9  # the ILSVRC-2012 train folder as distributed (~110
 
 
 def photo(rng: np.random.Generator) -> np.ndarray:
-    """One photo-like uint8 H×W×3 image, 256–500 px a side: a smooth colour field, a few shapes, grain."""
-    from PIL import Image, ImageDraw, ImageFilter
+    """One photo-like uint8 H×W×3 image, 256–500 px a side: a smooth colour field, a few soft-edged shapes, grain."""
+    from PIL import Image, ImageDraw
 
     h, w = (int(v) for v in rng.integers(256, 501, 2))
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    field = np.stack([np.sin(xx / rng.uniform(20, 200) + rng.uniform(0, 6)) * np.cos(yy / rng.uniform(20, 200))
-                      for _ in range(3)], -1)
-    image = Image.fromarray(((field * 0.5 + 0.5) * rng.uniform(80, 255, 3)).astype(np.uint8))
+    coarse = (rng.random((h // 32 + 2, w // 32 + 2, 3)) * rng.uniform(80, 255, 3)).astype(np.uint8)
+    image = Image.fromarray(coarse).resize((w // 2, h // 2), Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(3, 9))):
-        x0, y0 = rng.integers(0, w), rng.integers(0, h)
-        box = [x0, y0, x0 + int(rng.integers(20, w // 2)), y0 + int(rng.integers(20, h // 2))]
+        x0, y0 = int(rng.integers(0, w // 2)), int(rng.integers(0, h // 2))
+        box = [x0, y0, x0 + int(rng.integers(10, w // 4)), y0 + int(rng.integers(10, h // 4))]
         fill = tuple(int(v) for v in rng.integers(0, 256, 3))
         (draw.ellipse if rng.random() < 0.5 else draw.rectangle)(box, fill=fill)
-    image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.5, 2.0))))
-    grain = rng.normal(0, 6, (h, w, 3))
-    return np.clip(np.asarray(image, dtype=np.float32) + grain, 0, 255).astype(np.uint8)
+    image = image.resize((w, h), Image.Resampling.BILINEAR)  # soft edges, as a lens draws them
+    grain = rng.integers(-8, 9, (h, w, 3), dtype=np.int16)
+    return np.clip(np.asarray(image, dtype=np.int16) + grain, 0, 255).astype(np.uint8)
 
 
 def _write_chunk(job: tuple[str, int, int]) -> int:
@@ -121,6 +121,8 @@ def _rate(source, seconds: float, batch_size: int, take) -> dict:
     the method's views take them."""
     import torch
 
+    if source.steps_per_epoch == 0:
+        raise ValueError(f"too few images for one batch of {source.batch_size}: use more images")
     batches = itertools.chain.from_iterable(source.epoch(epoch, 0) for epoch in itertools.count())
     g = torch.Generator().manual_seed(0)
     images, _ = next(batches)
@@ -225,7 +227,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="96,224", help="training image sizes, px (comma-separated)")
     parser.add_argument("--seconds", type=float, default=60.0, help="timed seconds of batches per way and size")
     parser.add_argument("--workers", type=int, default=physical_cores(), help="decoding processes when streaming")
-    parser.add_argument("--root", help="keep the photos and the pack here (reused when already there)")
+    parser.add_argument("--root", help="keep the photos and the pack here (the photos are reused when there are as many)")
     parser.add_argument("--phase", choices=("pack", "store", "stream"), help=argparse.SUPPRESS)  # a child process
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -249,7 +251,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(args.root) if args.root else Path(tmp)
         folder, pack_dir = base / "photos", base / "pack"
-        if not (folder / "class_0").is_dir():
+        if sum(1 for _ in folder.rglob("*.jpg")) != args.images:  # a kept folder is reused when it is the same size
+            shutil.rmtree(folder, ignore_errors=True)
             seconds = write_folder(folder, args.images)
             print(f"wrote {args.images:,} JPEGs of 256–500 px in {seconds:.0f} s", flush=True)
         jpeg_bytes = sum(p.stat().st_size for p in folder.rglob("*.jpg"))
