@@ -163,37 +163,39 @@ class StreamedEpoch(Dataset):
         heights, widths = self.images.full_sizes(positions)
         g = torch.Generator().manual_seed(step_seed(self.seed, self.epoch, self.rank, step))
         boxes = crop_boxes(heights, widths, self.plan, g)
+        sizes = list(zip(positions.tolist(), heights.tolist(), widths.tolist()))
         try:
             if self.decode_here:
-                return self._decoded(positions, boxes), torch.from_numpy(positions)
-            return self._encoded(positions, boxes), torch.from_numpy(positions)
+                return self._decoded(sizes, boxes), torch.from_numpy(positions)
+            return self._encoded(sizes, boxes), torch.from_numpy(positions)
         except DataError as err:
             return StreamFailure(str(err))
 
-    def _full(self, position: int) -> Tensor:
-        """One image at its full resolution, uint8 3×H×W in channels-last memory (torch's fast uint8 resize)."""
+    def _full(self, position: int, height: int, width: int) -> Tensor:
+        """One image at its full resolution (which the index says is ``height``×``width``), uint8 3×H×W in
+        channels-last memory (torch's fast uint8 resize path)."""
+        name = self.images.name(position)
         try:
-            pixels = decode_full(self.images.read(position), self.images.name(position))
+            pixels = decode_full(self.images.read(position), name)
         except UnreadableImage as err:  # decoded once when packed: failing now means the pack is damaged
             raise DataError(f"{err}; the pack is damaged, pack the folder again") from None
-        heights, widths = self.images.full_sizes(np.array([position]))
-        if pixels.shape[:2] != (heights[0], widths[0]):
-            raise DataError(f"{self.images.name(position)}: {pixels.shape[1]}×{pixels.shape[0]} px, but the index "
-                            f"says {int(widths[0])}×{int(heights[0])}; the pack is damaged, pack the folder again")
+        if pixels.shape[:2] != (height, width):
+            raise DataError(f"{name}: {pixels.shape[1]}×{pixels.shape[0]} px, but the index says {width}×{height}; "
+                            "the pack is damaged, pack the folder again")
         return torch.from_numpy(pixels).permute(2, 0, 1)
 
-    def _decoded(self, positions: np.ndarray, boxes: Tensor) -> DecodedCrops:
-        per_image = [cut_crops(self._full(p), boxes[i], self.plan) for i, p in enumerate(positions.tolist())]
+    def _decoded(self, sizes: list[tuple[int, int, int]], boxes: Tensor) -> DecodedCrops:
+        per_image = [cut_crops(self._full(*size), boxes[i], self.plan) for i, size in enumerate(sizes)]
         return DecodedCrops([torch.stack(crops) for crops in zip(*per_image)], self.plan)
 
-    def _encoded(self, positions: np.ndarray, boxes: Tensor) -> EncodedBatch:
-        batch = EncodedBatch([], [], [], [], boxes, torch.from_numpy(positions))
-        for i, position in enumerate(positions.tolist()):
+    def _encoded(self, sizes: list[tuple[int, int, int]], boxes: Tensor) -> EncodedBatch:
+        batch = EncodedBatch([], [], [], [], boxes, torch.tensor([p for p, _, _ in sizes]))
+        for i, (position, height, width) in enumerate(sizes):
             if self.images.gpu_ready(position):
                 batch.jpegs.append(torch.frombuffer(bytearray(self.images.read(position)), dtype=torch.uint8))
                 batch.jpeg_at.append(i)
             else:
-                batch.decoded.append(self._full(position).contiguous())
+                batch.decoded.append(self._full(position, height, width).contiguous())
                 batch.decoded_at.append(i)
         return batch
 
@@ -229,8 +231,8 @@ class StreamBatches:
         self.groups = images.groups()
         self.steps_per_epoch = steps_per_epoch([len(g) for g in self.groups], self.batch_size, world)
         self.on_device = device.type == "cuda" and cfg.data.decode_on != "cpu"
-        if cfg.data.decode_on == "cuda" and device.type != "cuda":
-            warnings.warn("data.decode_on = 'cuda' needs training on CUDA; decoding on the CPU", stacklevel=2)
+        self.note = ("; data.decode_on = 'cuda' needs training on CUDA, so the CPU decodes"
+                     if cfg.data.decode_on == "cuda" and device.type != "cuda" else "")
         self.workers = (default_workers(distributed.local_world_size()) if cfg.data.workers is None
                         else cfg.data.workers)
         self.plan: tuple[CropSpec, ...] = ()
@@ -239,13 +241,16 @@ class StreamBatches:
         self.plan = method.crop_plan()
 
     def describe(self) -> str:
-        where = ("decoded on the GPU (nvJPEG)" if self.on_device else
-                 f"decoded on the CPU in {self.workers} worker process{'es' if self.workers != 1 else ''}"
-                 if self.workers else "decoded on the CPU in the training process")
+        if self.on_device:
+            where = "decoded on the GPU (nvJPEG)"
+        elif self.workers:
+            where = f"decoded on the CPU in {self.workers} worker process{'es' if self.workers != 1 else ''}"
+        else:
+            where = "decoded on the CPU in the training process"
         mine = f", {len(self.groups[self.rank :: self.world])} per process" if self.world > 1 else ""
         crops = "; ".join(str(spec) for spec in self.plan)
         return (f"batches: streamed from {len(self.groups)} shard{'s' if len(self.groups) != 1 else ''}{mine}, "
-                f"{where}; cut from the full-resolution images: {crops}")
+                f"{where}; cut from the full-resolution images: {crops}{self.note}")
 
     def epoch(self, epoch: int, start: int) -> Iterator[Batch]:
         if not self.plan:
