@@ -53,6 +53,46 @@ def tiny_runs(tmp_path_factory) -> Callable[[str, Path], Path]:
     return get
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models: one thread beats two that fight over a busy machine (by 50× when it is loaded)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def stop_and_resume(config: RunConfig, root: Path, stop_at: int) -> tuple[Trainer, Trainer]:
+    """``config`` trained straight through, and trained again stopped after step ``stop_at`` then resumed
+    from its checkpoint: (the straight trainer, the resumed one), both completed."""
+    from labbench.engine import Control, StepEvent
+
+    straight = Trainer(config, runs_root=root / "straight")
+    assert straight.fit().status == "completed"
+    control = Control()
+
+    def stop(event) -> None:
+        if isinstance(event, StepEvent) and event.step == stop_at:
+            control.stop()
+
+    first = Trainer(config, [stop], control, runs_root=root / "stopped")
+    assert first.fit().status == "stopped"
+    resumed = Trainer.resume(first.run_dir)
+    assert resumed.fit().status == "completed"
+    return straight, resumed
+
+
+def assert_same_weights(a: Trainer, b: Trainer) -> None:
+    import torch
+
+    wa, wb = a.method.state_dict(), b.method.state_dict()
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), key
+
+
 @pytest.fixture(scope="module")
 def simclr_run(request, tiny_runs) -> Path:
     return tiny_runs("simclr", request.path.parent)

@@ -11,12 +11,12 @@ import torch
 from labbench.augment import CropSpec
 from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
-from labbench.engine import Control, StepEvent, Trainer
+from labbench.engine import StepEvent, Trainer
 from labbench.engine.batches import StoreBatches, StreamedEpoch, decode_on_device
 from labbench.export import export_run
 from labbench.export.formats import load_encoder
 from labbench.methods import METHODS
-from tests.conftest import tiny_method_config
+from tests.conftest import assert_same_weights, stop_and_resume, tiny_method_config
 
 pytestmark = pytest.mark.cuda
 
@@ -52,22 +52,9 @@ def test_the_store_of_a_small_set_lives_on_the_training_device(device):
 
 
 def test_a_stopped_run_resumes_to_the_same_weights(device, deterministic, tmp_path):
-    cfg = _config("simclr", device, "train.epochs=2")
-    straight = Trainer(cfg, runs_root=tmp_path / "a")
-    assert straight.fit().status == "completed"
-    control = Control()
-
-    def stop_at_step_5(event):
-        if isinstance(event, StepEvent) and event.step == 5:
-            control.stop()
-
-    first = Trainer(cfg, [stop_at_step_5], control, runs_root=tmp_path / "b")
-    assert first.fit().status == "stopped"
-    resumed = Trainer.resume(first.run_dir)
-    assert resumed.fit().status == "completed"
-    a, b = straight.method.state_dict(), resumed.method.state_dict()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
+    straight, resumed = stop_and_resume(_config("simclr", device, "train.epochs=2"), tmp_path, stop_at=5)
+    assert resumed.step == straight.step
+    assert_same_weights(straight, resumed)
 
 
 def test_a_run_trained_on_the_device_exports_and_reloads_anywhere(device, tmp_path):

@@ -11,10 +11,10 @@ from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.data.decode import decode_full
 from labbench.data.shards import open_pack
-from labbench.engine import Control, LogEvent, StepEvent, Trainer
+from labbench.engine import LogEvent, Trainer
 from labbench.engine.batches import StoreBatches, StreamBatches, StreamedEpoch, decode_on_device, step_seed
 from labbench.methods import METHODS, build_method
-from tests.conftest import tiny_method_config
+from tests.conftest import assert_same_weights, stop_and_resume, tiny_method_config
 
 PLAN = (CropSpec(32, (0.08, 1.0)), CropSpec(16, (0.05, 0.4)))
 
@@ -32,14 +32,6 @@ def _stream_config(pack, *overrides: str) -> RunConfig:
         "optim.lr=0.1", "optim.warmup_epochs=0", "eval.max_bank=16", "eval.max_eval=10", "eval.knn_k=3",
         "eval.probe_images=0", *overrides,
     ])
-
-
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _streamed_train(pack):
@@ -111,22 +103,9 @@ def test_every_method_takes_a_training_step_on_a_streamed_batch(packed_photos, n
 
 
 def test_a_streamed_run_stops_and_resumes_to_the_same_weights(packed_photos, tmp_path):
-    cfg = _stream_config(packed_photos(per_class=12))
-    straight = Trainer(cfg, runs_root=tmp_path / "a")
-    assert straight.fit().status == "completed"
-    control = Control()
-
-    def stop_at_step_3(event):
-        if isinstance(event, StepEvent) and event.step == 3:
-            control.stop()
-
-    first = Trainer(cfg, [stop_at_step_3], control, runs_root=tmp_path / "b")
-    assert first.fit().status == "stopped"
-    resumed = Trainer.resume(first.run_dir)
-    assert resumed.fit().status == "completed" and resumed.step == straight.step == 4
-    a, b = straight.method.state_dict(), resumed.method.state_dict()
-    for key in a:
-        assert torch.equal(a[key], b[key]), key
+    straight, resumed = stop_and_resume(_stream_config(packed_photos(per_class=12)), tmp_path, stop_at=3)
+    assert resumed.step == straight.step == 4
+    assert_same_weights(straight, resumed)
 
 
 def test_a_run_on_a_damaged_pack_fails_with_a_message_naming_the_shard(packed_photos, tmp_path):
