@@ -180,7 +180,7 @@ def throughput(report: Report, device: torch.device, sizes: Sizes) -> None:
 
 
 def cifar_milestones(report: Report, device: torch.device, sizes: Sizes, folder: Path = CIFAR10_JPG) -> None:
-    from labbench.config import apply_overrides, load_preset
+    from labbench.run_config import apply_overrides, load_preset
     from labbench.engine import EpochEvent, StepEvent, Trainer
 
     if not (folder / "train").is_dir():
@@ -262,7 +262,7 @@ def _dali_rate(pack: Path, size: int, batch: int, seconds: float) -> str:
 def streaming(report: Report, device: torch.device, sizes: Sizes) -> None:
     from streaming import write_folder
 
-    from labbench.config import apply_overrides, load_preset
+    from labbench.run_config import apply_overrides, load_preset
     from labbench.data import load_split
     from labbench.data.pack import pack_folder
     from labbench.engine.batches import StreamBatches, default_workers

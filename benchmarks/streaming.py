@@ -107,7 +107,7 @@ def phase_pack(root: str, out: str) -> dict:
 
 
 def _config(size: int, workers: int, source: str, root: str, cache: str):
-    from labbench.config import apply_overrides, load_preset
+    from labbench.run_config import apply_overrides, load_preset
 
     return apply_overrides(load_preset("simclr"), [
         f"data.source={source}", f"data.root={root!r}", f"data.cache_dir={cache!r}", f"data.image_size={size}",

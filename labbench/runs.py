@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from labbench.atomic import atomic_write_text
-from labbench.config import RunConfig, dump_toml, load_config
 from labbench.errors import ConfigError
+from labbench.run_config import RunConfig, dump_toml, load_config
 
 CONFIG_NAME = "config.toml"
 METRICS_NAME = "metrics.jsonl"
@@ -99,6 +99,8 @@ class RunInfo:
     epoch: int | None = None
     loss: float | None = None
     knn_accuracy: float | None = None
+    raw_pixels_knn: float | None = None  # the k-NN a learned encoder must beat (ReferenceEvent)
+    untrained_knn: float | None = None
     has_checkpoint: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -123,6 +125,8 @@ def read_run(run_dir: str | Path) -> RunInfo:
             info.status = "running"
         elif kind == "epoch":
             info.knn_accuracy = record.get("knn_accuracy", info.knn_accuracy)
+        elif kind == "reference":
+            info.raw_pixels_knn, info.untrained_knn = record.get("raw_pixels_knn"), record.get("untrained_knn")
         elif kind == "finished":
             info.status, info.step, info.epoch = record.get("status", "unknown"), record.get("step"), record.get("epoch")
     if info.status == "running" and info.has_checkpoint:

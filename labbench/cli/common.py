@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from labbench.config import RunConfig, apply_overrides, load_config, load_preset
+if TYPE_CHECKING:
+    from labbench.run_config import RunConfig
 
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     """Preset, then config file, then ``--data``, ``--name`` and ``--set`` overrides, in that order."""
+    # here, not at the top: the config knows every method, which imports torch (`labbench --help` need not)
+    from labbench.run_config import apply_overrides, load_config, load_preset
+
     cfg = load_preset(args.preset)
     if args.config:
         cfg = load_config(args.config, base=cfg)

@@ -9,7 +9,7 @@ from labbench.cli.progress import percent_reporter
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from labbench.evaluate.protocols import evaluate_run, format_table, results_table
+    from labbench.scoring import evaluate_run, format_table, results_table
 
     for run_dir in args.run_dirs:
         evaluate_run(

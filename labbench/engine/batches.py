@@ -30,14 +30,14 @@ from torch.utils.data import DataLoader, Dataset
 from labbench import distributed
 from labbench.augment import CropSpec, DecodedCrops
 from labbench.augment.crops import crop_boxes, cut_crops, cut_crops_on_device
-from labbench.config import RunConfig
 from labbench.data import ImageSet
 from labbench.data.decode import UnreadableImage, decode_full
 from labbench.data.encoded import EncodedImages
+from labbench.data.packed import STREAM_ABOVE_BYTES
 from labbench.data.sharding import rank_order, steps_per_epoch
-from labbench.data.shards import STREAM_ABOVE_BYTES
 from labbench.engine.device import physical_cores
 from labbench.errors import DataError
+from labbench.run_config import RunConfig
 
 Batch = tuple[Tensor | DecodedCrops, Tensor]
 #: at most this many decoding processes per training process unless ``data.workers`` asks for more

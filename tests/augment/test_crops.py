@@ -12,7 +12,8 @@ from torchvision.transforms.v2 import functional as TF
 
 from labbench.augment import CropSpec, DecodedCrops, ViewPipeline, sample_crop_boxes, take_crop
 from labbench.augment.crops import crop_boxes, cut_crops, cut_crops_on_device
-from labbench.config import AugmentConfig, RunConfig
+from labbench.config import AugmentConfig
+from labbench.run_config import RunConfig
 from labbench.methods import METHODS, build_method
 from tests.conftest import tiny_method_config
 

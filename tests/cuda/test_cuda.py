@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from labbench.augment import CropSpec
-from labbench.config import RunConfig, apply_overrides
+from labbench.run_config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.engine import StepEvent, Trainer
 from labbench.engine.batches import StoreBatches, StreamedEpoch, decode_on_device

@@ -7,7 +7,7 @@ from torchvision.transforms.v2 import functional as TF
 
 from labbench.augment import CropSpec, DecodedCrops
 from labbench.augment.crops import crop_boxes
-from labbench.config import RunConfig, apply_overrides
+from labbench.run_config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.data.decode import decode_full
 from labbench.data.shards import open_pack

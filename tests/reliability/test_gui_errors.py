@@ -11,9 +11,9 @@ import torch
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from labbench.config import apply_overrides
 from labbench.engine import Trainer
 from labbench.methods.simclr import SimCLR
+from labbench.run_config import apply_overrides
 from tests.reliability.conftest import image_bytes, write
 
 WAIT = 60_000

@@ -1,10 +1,10 @@
-"""The ``shards`` source: a pack read as a split, its training side streamed or decoded by size."""
+"""The ``shards`` source (labbench/data/packed.py): a pack read as a split, its training side streamed or decoded by size."""
 
 import pytest
 import torch
 
 from labbench.config import DataConfig
-from labbench.data import decode, folder_source, load_split, shards
+from labbench.data import decode, folder_source, load_split, packed
 from labbench.data.decode import decode_image
 from labbench.data.shards import open_pack
 from labbench.errors import ConfigError, DataError
@@ -36,7 +36,7 @@ def test_a_small_pack_is_decoded_into_the_store_and_a_large_one_streamed(packed_
     pack = packed_photos(per_class=6)
     small = load_split(_cfg(pack))
     assert not small.train.streamed and isinstance(small.train.images, torch.Tensor)
-    monkeypatch.setattr(shards, "STREAM_ABOVE_BYTES", 0)
+    monkeypatch.setattr(packed, "STREAM_ABOVE_BYTES", 0)
     large = load_split(_cfg(pack))
     assert large.train.streamed and not large.eval.streamed, "the eval side is always decoded"
     assert torch.equal(large.train.images[:], small.train.images), "both read the same pixels"

@@ -19,14 +19,15 @@ import torch
 from torch import Tensor
 
 from labbench.atomic import atomic_write_text
-from labbench.config import DataConfig, RunConfig
+from labbench.config import DataConfig
+from labbench.run_config import RunConfig
 from labbench.data import folder_source, load_split
 from labbench.data.split import cap_index
 from labbench.data.store import ImageSet, Split
 from labbench.engine.device import resolve_device
 from labbench.errors import ConfigError, DataError
 from labbench.evaluate.baselines import BASELINES, pixel_features, random_init_method
-from labbench.evaluate.checkpointed import load_run
+from labbench.engine.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.finetune import finetune
 from labbench.evaluate.knn import weighted_knn_accuracy
