@@ -90,9 +90,9 @@ def _prepare(path: str, max_side: int) -> _Prepared:
         small = upright_rgb(im).resize((max(1, round(width * scale)), max(1, round(height * scale))),
                                        Image.Resampling.BICUBIC, reducing_gap=3.0)
     fmt = "JPEG" if fmt == "JPEG" and small.mode == "RGB" else "PNG"
-    encoded = io.BytesIO()
-    small.save(encoded, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
-    return _Prepared(encoded.getvalue(), _EXTENSIONS[fmt], *small.size, fmt == "JPEG", len(data))
+    buffer = io.BytesIO()
+    small.save(buffer, fmt, **({"quality": 95} if fmt == "JPEG" else {}))
+    return _Prepared(buffer.getvalue(), _EXTENSIONS[fmt], *small.size, fmt == "JPEG", len(data))
 
 
 def _try_prepare(path: str, max_side: int) -> _Prepared | str:
