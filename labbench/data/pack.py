@@ -177,6 +177,34 @@ class _ShardWriter:
             self.tar = None
 
 
+#: the dtype of each column of ``index.npz``
+_DTYPES = {"shard": np.int32, "offset": np.int64, "length": np.int64, "label": np.int64, "side": np.int8,
+           "width": np.int32, "height": np.int32, "gpu_ready": np.bool_, "name": np.str_}
+
+
+class _Index:
+    """The index's rows of the images written so far, one list per column of ``index.npz``."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list] = {name: [] for name in COLUMNS}
+
+    def __len__(self) -> int:
+        return len(self.rows["offset"])
+
+    def add(self, **values) -> None:
+        for name in COLUMNS:
+            self.rows[name].append(values[name])
+
+    def write(self, out: Path, shards: list[dict], class_names: list[str], skipped: list[tuple[str, str]]) -> None:
+        """``index.npz``, then ``index.json`` (last: its presence says the pack is whole)."""
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **{name: np.asarray(self.rows[name], dtype=_DTYPES[name]) for name in COLUMNS})
+        atomic_write(out / INDEX_NPZ, lambda f: f.write(buffer.getvalue()))
+        meta = {"version": PACK_VERSION, "id": hashlib.sha256(buffer.getvalue()).hexdigest()[:32], "images": len(self),
+                "class_names": class_names, "shards": shards, "skipped": skipped}
+        atomic_write_text(out / INDEX_JSON, json.dumps(meta, indent=1))
+
+
 def pack_folder(
     folder: str,
     out: str | Path,
@@ -204,31 +232,25 @@ def pack_folder(
     sides = [("all", UNSPLIT, scan.train, scan.train_labels)] if scan.held is None else [
         ("train", TRAIN, scan.train, scan.train_labels), ("eval", EVAL, scan.held, scan.eval_labels)]
     total = sum(len(part.paths) for _, _, part, _ in sides)
-    rows: dict[str, list] = {name: [] for name in COLUMNS}
-    shards: list[dict] = []
-    skipped = list(scan.problems)
+    index, shards, skipped = _Index(), [], list(scan.problems)
     source_bytes, done = 0, 0
     threads = threads or os.cpu_count() or 1
     with ThreadPoolExecutor(threads, thread_name_prefix="labbench-pack") as pool:
         for prefix, side, part, labels in sides:
-            order = rng.permutation(len(part.paths))
             writer = _ShardWriter(out, prefix, int(shard_mb * 2**20), len(shards))
             try:
-                prepared = _in_order(pool, partial(_prepare_row, part.paths, max_side), order, 8 * threads)
-                for i, item in prepared:
+                order = rng.permutation(len(part.paths))
+                for i, item in _in_order(pool, partial(_prepare_row, part.paths, max_side), order, 8 * threads):
                     done += 1
                     if isinstance(item, str):
                         skipped.append((part.paths[i], item))
                     else:
-                        key = f"{len(rows['offset']):08d}"
                         label = -1 if labels is None else int(labels[i])
                         members = [(item.ext, item.data)] + ([("cls", str(label).encode())] if labels is not None else [])
-                        shard, offset = writer.add(key, members)
-                        for name, value in (("shard", shard), ("offset", offset), ("length", len(item.data)),
-                                            ("label", label), ("side", side), ("width", item.width),
-                                            ("height", item.height), ("gpu_ready", item.gpu_ready),
-                                            ("name", os.path.relpath(part.paths[i], scan.root))):
-                            rows[name].append(value)
+                        shard, offset = writer.add(f"{len(index):08d}", members)
+                        index.add(shard=shard, offset=offset, length=len(item.data), label=label, side=side,
+                                  width=item.width, height=item.height, gpu_ready=item.gpu_ready,
+                                  name=os.path.relpath(part.paths[i], scan.root))
                         source_bytes += item.source_bytes
                     if progress is not None:
                         progress(done, total)
@@ -237,28 +259,9 @@ def pack_folder(
                 writer.discard()
                 raise
             shards += writer.files
-    if not rows["offset"]:
+    if not len(index):
         raise DataError(f"{scan.root}: none of the {total} image files could be read "
                         f"(first: {skipped[0][0]}: {skipped[0][1]})")
-    _write_index(out, rows, shards, scan.class_names, skipped)
-    return PackReport(out, len(rows["offset"]), len(shards), sum(s["bytes"] for s in shards), source_bytes,
+    index.write(out, shards, scan.class_names, skipped)
+    return PackReport(out, len(index), len(shards), sum(s["bytes"] for s in shards), source_bytes,
                       time.perf_counter() - started, skipped)
-
-
-def _write_index(out: Path, rows: dict[str, list], shards: list[dict], class_names: list[str],
-                 skipped: list[tuple[str, str]]) -> None:
-    dtypes = {"shard": np.int32, "offset": np.int64, "length": np.int64, "label": np.int64, "side": np.int8,
-              "width": np.int32, "height": np.int32, "gpu_ready": np.bool_, "name": np.str_}
-    columns = {name: np.asarray(rows[name], dtype=dtypes[name]) for name in COLUMNS}
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **columns)
-    atomic_write(out / INDEX_NPZ, lambda f: f.write(buffer.getvalue()))
-    meta = {
-        "version": PACK_VERSION,
-        "id": hashlib.sha256(buffer.getvalue()).hexdigest()[:32],
-        "images": len(columns["offset"]),
-        "class_names": class_names,
-        "shards": shards,
-        "skipped": skipped,
-    }
-    atomic_write_text(out / INDEX_JSON, json.dumps(meta, indent=1))

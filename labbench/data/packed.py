@@ -27,12 +27,16 @@ def rows_key(pack: PackedSet, rows: np.ndarray) -> str:
     return h.hexdigest()[:32]
 
 
+def _labels(pack: PackedSet, rows: np.ndarray) -> torch.Tensor | None:
+    """The classes of ``rows`` as int64, or None for a pack without classes."""
+    return None if pack.labels is None else torch.from_numpy(pack.labels[rows].astype(np.int64))
+
+
 def _side(pack: PackedSet, rows: np.ndarray, name: str, cfg: DataConfig, stream: bool) -> ImageSet:
-    labels = pack.labels
-    label_of = None if labels is None else torch.from_numpy(labels[rows].astype(np.int64))
+    labels = _labels(pack, rows)
     names = pack.columns["name"][rows].tolist()
     if stream:
-        return ImageSet(images=EncodedImages(pack, rows, cfg.image_size), labels=label_of, masks=None,
+        return ImageSet(images=EncodedImages(pack, rows, cfg.image_size), labels=labels, masks=None,
                         class_names=list(pack.class_names), name=name, paths=names)
     members = [pack.member(int(r)) for r in rows]
     decoded = decode_files(members, cfg.image_size, cache_dir_for(cfg.cache_dir, len(rows) * 3 * cfg.image_size**2),
@@ -40,7 +44,7 @@ def _side(pack: PackedSet, rows: np.ndarray, name: str, cfg: DataConfig, stream:
     if decoded.skipped:  # every file was decoded once when packed: a failure now is damage
         member, reason = decoded.skipped[0]
         raise DataError(f"{member}: {reason}; the pack is damaged, pack the folder again")
-    return ImageSet(images=decoded.images, labels=label_of, masks=None, class_names=list(pack.class_names),
+    return ImageSet(images=decoded.images, labels=labels, masks=None, class_names=list(pack.class_names),
                     name=name, paths=names)
 
 
@@ -59,23 +63,18 @@ def load_shards(cfg: DataConfig) -> Split:
     if not cfg.root:
         raise DataError("data.root: choose the folder that `labbench data pack` wrote, for the source 'shards'")
     pack = open_pack(cfg.root)
-    labels = pack.labels
     side = pack.columns["side"]
     base = pack.root.name
     if (side == UNSPLIT).all():
-        tensor_labels = None if labels is None else torch.from_numpy(labels.astype(np.int64))
-        train_idx, eval_idx = holdout_index(tensor_labels, len(pack), cfg.eval_fraction, cfg.seed, cfg.num_images)
+        everything = _labels(pack, np.arange(len(pack)))
+        train_idx, eval_idx = holdout_index(everything, len(pack), cfg.eval_fraction, cfg.seed, cfg.num_images)
         train_rows, eval_rows = train_idx.numpy(), eval_idx.numpy()
     else:
         on_train, on_eval = np.flatnonzero(side == TRAIN), np.flatnonzero(side == EVAL)
         if len(on_train) == 0 or len(on_eval) == 0:
             raise DataError(f"{pack.root}: the pack has no {'train' if len(on_train) == 0 else 'eval'} images")
-
-        def side_labels(rows: np.ndarray) -> torch.Tensor | None:
-            return None if labels is None else torch.from_numpy(labels[rows].astype(np.int64))
-
-        train_idx, eval_idx = official_cap(side_labels(on_train), len(on_train), side_labels(on_eval), len(on_eval),
-                                           cfg.num_images, cfg.seed)
+        train_idx, eval_idx = official_cap(_labels(pack, on_train), len(on_train), _labels(pack, on_eval),
+                                           len(on_eval), cfg.num_images, cfg.seed)
         train_rows, eval_rows = on_train[train_idx.numpy()], on_eval[eval_idx.numpy()]
     train = _side(pack, train_rows, f"{base}/train", cfg, streams(cfg, len(train_rows)))
     train.skipped = list(pack.skipped)

@@ -92,9 +92,13 @@ class PackedSet:
         return fd
 
     def close(self) -> None:
+        """Close the shards this process opened (reading again opens them again)."""
         for fd in self._files.values():
             os.close(fd)
         self._files.clear()
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def _pread(fd: int, length: int, offset: int) -> bytes:
