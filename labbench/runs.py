@@ -40,6 +40,12 @@ def create_run_dir(cfg: RunConfig, root: str | Path | None = None) -> Path:
     while path.exists():
         n += 1
         path = root / f"{base}-{n}"
+    return init_run_dir(path, cfg)
+
+
+def init_run_dir(path: str | Path, cfg: RunConfig) -> Path:
+    """Make ``path`` a run folder of ``cfg`` (a study names its runs' folders itself)."""
+    path = Path(path)
     (path / "checkpoints").mkdir(parents=True)
     (path / "exports").mkdir()
     atomic_write_text(path / CONFIG_NAME, dump_toml(cfg))
@@ -64,7 +70,12 @@ class MetricsLog:
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     """Every readable record of ``metrics.jsonl`` (none when it is missing)."""
-    path = Path(run_dir) / METRICS_NAME
+    return read_jsonl(Path(run_dir) / METRICS_NAME)
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every readable record of an append-only JSON-lines file (none when it is missing)."""
+    path = Path(path)
     if not path.is_file():
         return []
     records = []

@@ -166,6 +166,7 @@ TINY_METHODS: dict[str, list[str]] = {
     "rotation": [],
     "simclr": ["method.projection_dim=16"],
     "simsiam": ["method.projection_dim=32", "method.predictor_hidden_dim=16"],
+    "supervised": [],
     "vicreg": ["method.expander_dim=64"],
 }
 

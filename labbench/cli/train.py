@@ -28,7 +28,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     control = Control()
     _install_stop_on_interrupt(control)
-    callbacks = [] if distributed_rank_env_nonzero() else [ProgressPrinter()]
+    callbacks = [] if distributed_rank_env_nonzero() else [ProgressPrinter(every_s=args.progress_every)]
     if args.resume:
         trainer = Trainer.resume(args.resume, callbacks, control)
     else:
@@ -47,4 +47,8 @@ def add_parser(sub) -> None:
     add_config_args(p)
     p.add_argument("--runs-dir", help="where run folders go (default: $LABBENCH_RUNS or ./runs)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    p.add_argument("--tensorboard", action="append_const", dest="set", const="train.tensorboard=true",
+                   help="also write TensorBoard logs into the run folder (same as --set train.tensorboard=true)")
+    p.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+                   help="when the output is not a terminal (a CI log, nohup), a progress line this often (default: 30)")
     p.set_defaults(func=cmd_train)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,11 +55,18 @@ class PackedSet:
     key: str
     _files: dict[int, int] = field(default_factory=dict, repr=False)
 
+    def __post_init__(self) -> None:
+        weakref.finalize(self, _close_files, self._files)  # the shards this process opened, closed with the pack
+
     def __len__(self) -> int:
         return len(self.columns["offset"])
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_files": {}}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()
 
     @property
     def labels(self) -> np.ndarray | None:
@@ -87,18 +95,17 @@ class PackedSet:
     def _file(self, shard: int) -> int:
         fd = self._files.get(shard)
         if fd is None:
-            fd = os.open(self.shard_path(shard), os.O_RDONLY | getattr(os, "O_BINARY", 0))
-            self._files[shard] = fd
+            opened = os.open(self.shard_path(shard), os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            fd = self._files.setdefault(shard, opened)  # two threads may open it at once: one file is kept
+            if fd != opened:
+                os.close(opened)
         return fd
 
-    def close(self) -> None:
-        """Close the shards this process opened (reading again opens them again)."""
-        for fd in self._files.values():
-            os.close(fd)
-        self._files.clear()
 
-    def __del__(self) -> None:
-        self.close()
+def _close_files(files: dict[int, int]) -> None:
+    for fd in files.values():
+        os.close(fd)
+    files.clear()
 
 
 def _pread(fd: int, length: int, offset: int) -> bytes:

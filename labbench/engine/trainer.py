@@ -37,6 +37,7 @@ from labbench.engine.events import (
 from labbench.engine.monitors import MonitorSets, reference_knn, run_monitors
 from labbench.engine.optim import build_optimizer
 from labbench.engine.plan import Plan
+from labbench.engine.tensorboard import TENSORBOARD_DIR, ProjectorSample, TensorBoardWriter
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import Method, build_method
@@ -90,6 +91,7 @@ class Trainer:
         self.train_set: ImageSet | None = None
         self.eval_set: ImageSet | None = None
         self.batches: BatchSource | None = None  # where each step's images come from: the uint8 store or a stream
+        self.labels: torch.Tensor | None = None  # their classes, for a method that trains on them (needs_labels)
         self.method: Method | None = None
         self.model: torch.nn.Module | None = None  # the method, or its DistributedDataParallel wrapper
         self.optimizer: torch.optim.Optimizer | None = None
@@ -152,6 +154,10 @@ class Trainer:
         self.probes = ProbeSet.choose(self.eval_set, cfg.eval.probe_images, cfg.train.seed)
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
+        if cfg.train.tensorboard and distributed.is_main() and self.run_dir is not None:
+            projector = ProjectorSample.choose(self.method, self.eval_set, cfg.data.image_size, self.device, cfg.train.seed)
+            self.callbacks.append(
+                TensorBoardWriter(self.run_dir / TENSORBOARD_DIR, purge_step=self.step, projector=projector))
 
     def _join_processes(self) -> None:
         """The device, and under torchrun the process group (one GPU per process)."""
@@ -187,6 +193,7 @@ class Trainer:
         cfg = self.config
         torch.manual_seed(cfg.train.seed)
         method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
+        self.labels = self._training_labels(method)
         if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
             method = method.to(memory_format=torch.channels_last)
         self.method = self.model = method
@@ -207,6 +214,15 @@ class Trainer:
                                          cfg.train.batch_size, fused=self.device.type == "cuda")
         if cfg.train.compile:
             method.encoder.compile()
+
+    def _training_labels(self, method) -> torch.Tensor | None:
+        """The training split's labels for a method that trains on them (None for every other)."""
+        if not method.needs_labels:
+            return None
+        if self.train_set.labels is None:
+            raise ConfigError(f"method.name: {self.config.method.name} trains on labels, and "
+                              f"{self.config.data.source} has none; pick a labelled source")
+        return self.train_set.labels.to(self.device)
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -269,8 +285,10 @@ class Trainer:
                 group["weight_decay"] = float(plan.weight_decay[step])
         self.method.before_step(plan.schedule_epoch(step))
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            # a method with per-image state (a memory bank) is told which images it sees
+            # a method with per-image state (a memory bank) is told which images it sees; the supervised baseline their classes
             extra = {"indices": idx.to(self.device, non_blocking=True)} if self.method.needs_indices else {}
+            if self.labels is not None:
+                extra["labels"] = self.labels[idx.to(self.labels.device)].to(self.device, non_blocking=True)
             loss, metrics = self.model(images, self.augment_gen, **extra)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

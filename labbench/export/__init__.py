@@ -4,7 +4,8 @@ checked on the spot, with a model card beside it; and the embeddings for other t
 Every file is written atomically inside the chosen folder; names that could reach outside it are
 refused. Each exported file is loaded back with :func:`load_encoder` and compared with the live
 encoder on sample inputs; the largest difference is recorded in the card (and must stay below
-``TOLERANCE``).
+``TOLERANCE``). Beside the files, ``README.md`` is the Hugging Face model card and, for a ViT,
+``config.json`` is timm's model config, so the folder loads with ``timm.create_model("local-dir:FOLDER")``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from labbench.evaluate.features import extract_features
 from labbench.export.card import make_card
 from labbench.export.embeddings import export_embeddings
 from labbench.export.formats import FORMATS, WRITERS, card_path, load_encoder
+from labbench.export.model_card import HUB_CONFIG_NAME, MODEL_CARD_NAME, check_replaceable, model_card_markdown
+from labbench.export.timm_vit import hub_config
 from labbench.run_config import RunConfig
 from labbench.scoring import read_eval
 
@@ -49,6 +52,7 @@ class ExportResult:
     card: dict[str, Any]
     max_abs_diff: dict[str, float]
     embeddings: dict[str, Path] = field(default_factory=dict)
+    hub_files: dict[str, Path] = field(default_factory=dict)  # README.md (model card), config.json (a ViT's, for timm)
 
 
 def check_name(name: str) -> str:
@@ -88,6 +92,7 @@ def export_encoder(
     formats = check_formats(formats)
     name = check_name(name)
     folder = Path(out_dir)
+    check_replaceable(folder)
     live = copy.deepcopy(encoder).cpu().float().eval()
     size = config.data.image_size
     if sample is None:
@@ -115,7 +120,11 @@ def export_encoder(
     card["files"] = {fmt: {"file": p.name, "bytes": p.stat().st_size, "max_abs_diff": diffs[fmt]}
                      for fmt, p in files.items()}
     atomic_write_text(card_file, json.dumps(card, indent=2) + "\n")
-    return ExportResult(folder, files, card_file, card, diffs)
+    hub_files = {MODEL_CARD_NAME: atomic_write_text(folder / MODEL_CARD_NAME, model_card_markdown(card, name))}
+    if "timm" in card:
+        hub_files[HUB_CONFIG_NAME] = atomic_write_text(folder / HUB_CONFIG_NAME,
+                                                       json.dumps(hub_config(card["timm"]), indent=2) + "\n")
+    return ExportResult(folder, files, card_file, card, diffs, hub_files=hub_files)
 
 
 def _evaluation(run_dir: str | Path) -> dict[str, Any] | None:

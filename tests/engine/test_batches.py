@@ -97,6 +97,8 @@ def test_every_method_takes_a_training_step_on_a_streamed_batch(packed_photos, n
     images, positions = next(source.epoch(0, 0))
     assert isinstance(images, DecodedCrops) and len(images) == 4
     extra = {"indices": positions} if method.needs_indices else {}
+    if method.needs_labels:
+        extra["labels"] = train.labels[positions]
     loss, _ = method.training_step(images, torch.Generator().manual_seed(0), **extra)
     loss.backward()
     assert torch.isfinite(loss)
