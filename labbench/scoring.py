@@ -21,7 +21,7 @@ from torch import Tensor
 from labbench.atomic import atomic_write_text
 from labbench.config import DataConfig
 from labbench.run_config import RunConfig
-from labbench.data import load_split
+from labbench.data import folder_source, load_split
 from labbench.data.split import cap_index
 from labbench.data.store import ImageSet, Split
 from labbench.engine.device import resolve_device
@@ -100,7 +100,7 @@ def eval_data_config(config: RunConfig, source: str | None = None) -> DataConfig
     if source is None:
         return config.data
     if Path(source).is_dir():
-        return config.data.model_copy(update={"source": "folder", "root": str(Path(source).resolve())})
+        return config.data.model_copy(update={"source": folder_source(source), "root": str(Path(source).resolve())})
     return DataConfig.model_validate({**config.data.model_dump(), "source": source, "root": None})
 
 

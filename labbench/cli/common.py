@@ -21,7 +21,9 @@ def build_config(args: argparse.Namespace) -> RunConfig:
     overrides = []
     if args.data:
         if Path(args.data).is_dir():
-            overrides += ["data.source=folder", f"data.root={str(Path(args.data).resolve())!r}"]
+            from labbench.data import folder_source
+
+            overrides += [f"data.source={folder_source(args.data)}", f"data.root={str(Path(args.data).resolve())!r}"]
         else:
             overrides.append(f"data.source={args.data}")
     if args.name:
