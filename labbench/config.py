@@ -78,7 +78,7 @@ class DataConfig(Section):
         20.0, ge=0.0, le=180.0, description="Shapes: objects are turned by up to ± this many degrees (180 = any angle)."
     )
     object_scale: tuple[float, float] = Field(
-        (0.22, 0.42), description="Shapes: range of the object's radius as a share of the image side."
+        (0.18, 0.38), description="Shapes: range of the object's radius as a share of the image side."
     )
     backgrounds: tuple[ShapesBackground, ...] = Field(
         ("flat", "gradient", "noise"), min_length=1,
@@ -172,7 +172,11 @@ class TrainConfig(Section):
     compile: bool = Field(False, description="torch.compile the model (falls back when it fails).")
     seed: int = Field(0, description="Seed of initialisation, sampling and augmentation.")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many steps (none = all epochs).")
-    time_budget_s: float | None = Field(None, gt=0.0, description="Stop after this much training time (s).")
+    time_budget_s: float | None = Field(
+        None, ge=0.0,
+        description="Train for at most this many seconds (pauses, monitors and saving not counted); every schedule "
+        "is fitted to the steps that fit. None or 0 = no budget: train.epochs decide.",
+    )
     checkpoint_every_epochs: int = Field(1, ge=1, description="Save a checkpoint every N epochs.")
     log_every_steps: int = Field(10, ge=1, description="Read the loss back from the device every N steps.")
     sync_batchnorm: bool = Field(False, description="Synchronise batch-norm statistics across processes (torchrun).")

@@ -133,7 +133,7 @@ class ShapesStyle:
 
     palette_size: int = 8
     rotation_range: float = 20.0  # degrees either way; 180 = any angle
-    object_scale: tuple[float, float] = (0.22, 0.42)  # radius as a share of the image side
+    object_scale: tuple[float, float] = (0.18, 0.38)  # radius as a share of the image side
     backgrounds: tuple[str, ...] = ("flat", "gradient", "noise")
 
     @classmethod

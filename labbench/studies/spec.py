@@ -141,7 +141,9 @@ class Budget(Section):
         return self
 
     def settings(self) -> dict[str, Any]:
-        return {"train.time_budget_s": self.seconds} if self.seconds is not None else {"train.epochs": self.epochs}
+        if self.seconds is not None:
+            return {"train.time_budget_s": self.seconds}
+        return {"train.epochs": self.epochs, "train.time_budget_s": 0}  # the preset's own budget must not cut it short
 
     def describe(self) -> str:
         return f"{self.seconds:g} s" if self.seconds is not None else f"{self.epochs} epoch{'s' * (self.epochs != 1)}"
