@@ -14,7 +14,7 @@ import tomllib
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
@@ -28,6 +28,10 @@ SourceName = Literal[
     "shapes", "digits", "photos", "folder",
     "cifar10", "cifar100", "stl10", "mnist", "fashion_mnist", "svhn",
 ]
+#: seeds lie in 0 .. 2³¹ − 1: every seed derived from them fits torch's 64 bits, and a form's spin box holds them
+MAX_SEED = 2**31 - 1
+DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+DEVICES: tuple[str, ...] = get_args(DeviceName)
 BackboneName = Literal["cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
 
@@ -49,7 +53,7 @@ class DataConfig(Section):
     eval_fraction: float = Field(
         0.2, gt=0.0, lt=1.0, description="Share held out for evaluation when the source has no split."
     )
-    seed: int = Field(0, description="Seed of the generated set and of the train/eval split.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the generated set and of the train/eval split.")
     download: bool = Field(False, description="Allow torchvision to download the dataset.")
     cache_dir: str | None = Field(
         None, description="Where large decoded sets are kept as a memory-mapped uint8 file."
@@ -119,11 +123,11 @@ class OptimConfig(Section):
 class TrainConfig(Section):
     epochs: int = Field(100, ge=1, le=100000, description="Passes over the training split.")
     batch_size: int = Field(256, ge=2, le=65536, description="Images per step (before views).")
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train; auto picks the best.")
+    device: DeviceName = Field("auto", description="Where to train; auto picks the best.")
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto = bf16 on CUDA, fp32 elsewhere.")
     channels_last: bool = Field(True, description="channels_last memory format for the model (faster convolutions on CUDA and CPU).")
     compile: bool = Field(False, description="torch.compile the model (falls back when it fails).")
-    seed: int = Field(0, description="Seed of initialisation, sampling and augmentation.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of initialisation, sampling and augmentation.")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many steps (none = all epochs).")
     time_budget_s: float | None = Field(None, gt=0.0, description="Stop after this much training time (s).")
     checkpoint_every_epochs: int = Field(1, ge=1, description="Save a checkpoint every N epochs.")
@@ -267,6 +271,14 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
         if parts == ["method", "name"]:  # switching method: keep only what the new one knows
             data["method"] = {"name": node["name"]}
     return validate_config(data)
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as TOML source, for an override: strings quoted and escaped (any quote, backslash,
+    tab or newline survives), lists inline."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").removesuffix("\n")
 
 
 def to_dict(cfg: BaseModel) -> dict[str, Any]:

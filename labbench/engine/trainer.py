@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 from labbench import distributed
-from labbench.atomic import discard_leftovers
-from labbench.config import RunConfig, config_hash, to_dict
+from labbench.atomic import atomic_write_text, discard_leftovers
+from labbench.config import RunConfig, config_hash, dump_toml, to_dict
 from labbench.data import load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from labbench.engine.control import Control
@@ -30,13 +30,31 @@ from labbench.engine.events import (
     StepEvent,
     event_to_record,
 )
+from labbench.engine.footprint import check_step_fits, check_store_fits
 from labbench.engine.monitors import MonitorSets, run_monitors
 from labbench.engine.optim import build_optimizer, scaled_lr
+from labbench.engine.resume import (
+    Position,
+    check_resume_changes,
+    data_signature,
+    resume_position,
+    schedule_offset,
+    shift_schedule,
+)
 from labbench.engine.schedules import cosine_schedule
-from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
+from labbench.errors import CheckpointError, ConfigError, LabbenchError, StorageError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import build_method
-from labbench.runs import METRICS_NAME, MetricsLog, create_run_dir, load_run_config
+from labbench.runlock import RunLock
+from labbench.runs import (
+    CONFIG_NAME,
+    METRICS_NAME,
+    RESUMED,
+    MetricsLog,
+    check_run_folder,
+    create_run_dir,
+    load_run_config,
+)
 
 Callback = Callable[[Event], None]
 
@@ -79,10 +97,16 @@ class Trainer:
     # -- events -------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
-        if self._metrics is not None and event.kind != "log":
-            self._metrics.append(event_to_record(event))
+        failed = None
+        if self._metrics is not None and self._recording and event.kind != "log":
+            try:
+                self._metrics.append(event_to_record(event))
+            except StorageError as err:  # the callbacks still hear of it; the run then ends with the error
+                failed = err
         for callback in self.callbacks:
             callback(event)
+        if failed is not None:
+            raise failed
 
     def _log(self, message: str, level: str = "info") -> None:
         self._emit(LogEvent(message, level))
@@ -101,14 +125,11 @@ class Trainer:
         self.bf16 = use_bf16(cfg.train.precision, self.device)
 
         if distributed.is_main():
-            if self.run_dir is None:
-                self.run_dir = create_run_dir(cfg, self.runs_root)
-            self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
-            if discard_leftovers(self.run_dir / "checkpoints" / CHECKPOINT_NAME):
-                self._log("removed the partial checkpoint a killed run left behind; the last whole one is kept")
+            self._open_run_folder()
         self._log(f"device: {describe(self.device)}" + (", bf16 autocast" if self.bf16 else ", fp32")
                   + (f", {self.world} processes" if self.world > 1 else ""))
 
+        check_store_fits(cfg.data)  # before decoding: refused with the numbers instead of dying
         split = load_split(cfg.data)
         for path, reason in split.train.skipped + split.eval.skipped:
             self._log(f"skipped {path}: {reason}", "warning")
@@ -137,6 +158,7 @@ class Trainer:
         method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
         if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
             method = method.to(memory_format=torch.channels_last)
+        check_step_fits(method, cfg, self.device, batch // self.world)
         self.method = method
         self.model = method
         if self.world > 1:
@@ -165,8 +187,36 @@ class Trainer:
         self.monitor_sets = MonitorSets.choose(self.train_set, self.eval_set, cfg.eval, cfg.train.seed)
         self.probes = ProbeSet.choose(self.eval_set, cfg.eval.probe_images, cfg.train.seed)
         self.batch_in_epoch = 0
+        self.data_signature = data_signature(self.train_set, cfg.data.root)
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
+        else:
+            self._start_recording(Position(0, 0, 0))
+
+    def _open_run_folder(self) -> None:
+        """Make or take the run folder: its lock first (nothing is written or removed without it), then
+        the checks that its files are its own, the clean-up a killed run left, and the metrics log."""
+        if self.run_dir is None:
+            self.run_dir = create_run_dir(self.config, self.runs_root)
+        self._lock = RunLock(self.run_dir, "training").acquire()
+        if self._lock.took_over is not None:
+            self._log(f"{self.run_dir}: the last {self._lock.took_over.describe()} ended without "
+                      "releasing the folder (killed or crashed); continuing from what it saved", "warning")
+        check_run_folder(self.run_dir)
+        if discard_leftovers(self.run_dir / "checkpoints" / CHECKPOINT_NAME):
+            self._log("removed the partial checkpoint a killed run left behind; the last whole one is kept")
+        self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
+        repaired = self._metrics.open()
+        if repaired:
+            self._log(repaired, "warning")
+
+    def _start_recording(self, position: Position) -> None:
+        """From here on this session writes the run's history. Records an earlier session wrote past
+        ``position`` (work lost with a kill, about to be done again) are superseded by a marker."""
+        self._recording = True
+        if self._metrics is not None and not self._metrics.is_empty():
+            self._metrics.append({"kind": RESUMED, "step": position.step, "epoch": position.epoch,
+                                  "time": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -182,6 +232,11 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
+            # what the position is counted over: a resume with other data or batch must realign
+            "batch_size": self.config.train.batch_size,
+            "steps_per_epoch": self.steps_per_epoch,
+            "train_images": len(self.train_set),
+            "data_signature": self.data_signature,
             "augment_rng": self.augment_gen.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
@@ -189,7 +244,9 @@ class Trainer:
     def _save(self) -> None:
         if not distributed.is_main() or self.run_dir is None:
             return
-        path = save_checkpoint(self.run_dir / "checkpoints" / CHECKPOINT_NAME, self._state())
+        with self.control.saving():  # a second Ctrl+C now waits for the file instead of abandoning it
+            path = save_checkpoint(self.run_dir / "checkpoints" / CHECKPOINT_NAME, self._state())
+        self._saved_step = self.step
         self._emit(CheckpointEvent(str(path), self.step, self.epoch))
 
     def _restore(self, path: Path) -> None:
@@ -198,14 +255,30 @@ class Trainer:
             want = getattr(self.config, key).name
             if state.get(key) != want:
                 raise CheckpointError(f"{path}: a checkpoint of {key} {state.get(key)!r}, but this run uses {want!r}")
+        changes = check_resume_changes(state["config"], to_dict(self.config), self.run_dir) if "config" in state else []
         try:
             self.method.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (KeyError, RuntimeError, ValueError) as err:
             raise CheckpointError(f"{path}: does not fit this run's model ({str(err).splitlines()[0]})") from None
-        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
+        position, notes = resume_position(state, self.config.train.batch_size, self.steps_per_epoch,
+                                          self.data_signature, len(self.train_set))
+        self.step, self.epoch, self.batch_in_epoch = position.step, position.epoch, position.batch_in_epoch
+        self._saved_step = int(state["step"])
+        offset = schedule_offset(position, self.steps_per_epoch)
+        if offset:  # the schedules continue from the epoch reached, not from the step count
+            self.lr_schedule = shift_schedule(self.lr_schedule, offset)
+            if self.wd_schedule is not None:
+                self.wd_schedule = shift_schedule(self.wd_schedule, offset)
+            self.total_steps = min(self.total_steps + offset, self.config.train.max_steps or self.total_steps + offset)
         self.augment_gen.set_state(state["augment_rng"])
         torch.set_rng_state(state["torch_rng"])
+        if changes and distributed.is_main():
+            atomic_write_text(self.run_dir / CONFIG_NAME, dump_toml(self.config))
+            self._log("resuming with " + ", ".join(map(str, changes)))
+        for note in notes:
+            self._log(note, "warning")
+        self._start_recording(position)
         self._log(f"resumed from {path} at step {self.step} (epoch {self.epoch + 1})")
 
     # -- the loop -----------------------------------------------------------------------------
@@ -352,28 +425,54 @@ class Trainer:
             self._emit(self.latest_probe)
 
     def fit(self) -> FinishedEvent:
-        """Train until done, stopped, diverged or failed; return how it ended (also sent as an event)."""
-        self._metrics = None
+        """Train until done, stopped, diverged or failed; return how it ended (also sent as an event).
+
+        A failure before a resumed run starts training (its folder in use, a refused change, a damaged
+        checkpoint) is reported but not recorded in the folder: the run keeps the status it had.
+        """
+        self._metrics, self._lock, self._recording, self._saved_step = None, None, False, None
+        reason = ""
         try:
-            self._setup()
-            self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
-                      f"for {self.total_steps} steps")
-            status = self._loop()
-            message = f"finished {self.step} steps"
-        except _Stop:
-            self._save()
-            status, message = "stopped", f"stopped at step {self.step}; resume continues from here"
+            try:
+                self._setup()
+                self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
+                          f"for {self.total_steps} steps")
+                status = self._loop()
+                message = f"finished {self.step} steps"
+            except _Stop:
+                self._save()
+                status, message = "stopped", f"stopped at step {self.step}; resume continues from here"
         except TrainingDiverged as err:
             status, message = "diverged", str(err)
         except torch.OutOfMemoryError:
-            status = "failed"
+            status, reason = "failed", "out of memory"
             message = (f"out of memory at batch size {self.config.train.batch_size} on {self.device}; "
-                       "lower train.batch_size or the image size. The last checkpoint was kept.")
+                       "lower train.batch_size or the image size." + self._resume_hint())
+        except KeyboardInterrupt:  # a second Ctrl+C while no checkpoint was being written
+            status = "stopped"
+            message = f"aborted at step {self.step} without saving." + self._resume_hint()
         except LabbenchError as err:
-            status, message = "failed", str(err)
+            status, reason = "failed", getattr(err, "reason", "")
+            message = str(err) + (self._resume_hint() if isinstance(err, StorageError) else "")
         if status != "completed":
             self._log(message, "warning" if status == "stopped" else "error")
-        finished = FinishedEvent(status, self.step, self.epoch, str(self.run_dir) if self.run_dir else None, message)
-        self._emit(finished)
+        finished = FinishedEvent(status, self.step, self.epoch, str(self.run_dir) if self.run_dir else None,
+                                 message, reason)
+        try:
+            self._emit(finished)
+        except StorageError:
+            pass  # the folder cannot take the record (disk full): the lock file keeps the outcome below
+        finally:
+            if self._metrics is not None:
+                self._metrics.close()
+            if self._lock is not None:
+                outcome = f"{status}: {reason}" if reason else status
+                self._lock.release(outcome if self._recording else "")
         return finished
+
+    def _resume_hint(self) -> str:
+        if self._saved_step is None or self.run_dir is None:
+            return ""
+        return (f" The last checkpoint (step {self._saved_step}) is kept: "
+                f"labbench train --resume {self.run_dir} continues from it.")
 

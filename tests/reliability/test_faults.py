@@ -18,10 +18,13 @@ from labbench.runs import list_runs, read_metrics, read_run
 
 
 def _fail_at(monkeypatch, step: int, make_loss=None, error: BaseException | None = None) -> None:
-    """From the ``step``-th call on (0-based), SimCLR's loss is ``make_loss(loss)`` or ``error`` is raised."""
+    """From the ``step``-th training call on (0-based), SimCLR's loss is ``make_loss(loss)`` or ``error`` is
+    raised. The memory probe's forward (without gradients) before training is not counted."""
     original, calls = SimCLR.training_step, [0]
 
     def training_step(self, *args, **kwargs):
+        if not torch.is_grad_enabled():
+            return original(self, *args, **kwargs)
         calls[0] += 1
         if calls[0] > step and error is not None:
             raise error
