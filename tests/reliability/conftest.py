@@ -161,3 +161,13 @@ def fill(disk: Path, leave: int) -> Path:
 
 def remount_read_only(disk: Path) -> None:
     subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True, capture_output=True)
+
+
+def image_folder(root: Path, per_class: int, shade: int = 0) -> Path:
+    """A labelled folder: ``per_class`` small PNGs in each of red/ and blue/ (``shade`` varies the set)."""
+    for cls, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixel = tuple(min(255, c + 3 * i + shade) for c in colour)
+            Image.new("RGB", (12, 12), pixel).save(root / cls / f"{i}.png")
+    return root

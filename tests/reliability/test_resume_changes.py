@@ -7,13 +7,14 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from labbench.cli import main
 from labbench.config import apply_overrides, dump_toml, load_config
 from labbench.engine import Control, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.runs import read_metrics
+
+from tests.reliability.conftest import image_folder
 
 
 def _stopped_at(cfg, root: Path, step: int) -> Path:
@@ -60,16 +61,8 @@ def test_a_smaller_batch_mid_epoch_trains_the_remaining_epochs(tmp_path, tiny_co
     assert any("continuing at the start of epoch 2" in m for m in messages)
 
 
-def _image_folder(root: Path, per_class: int) -> Path:
-    for cls, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
-        (root / cls).mkdir(parents=True, exist_ok=True)
-        for i in range(per_class):
-            Image.new("RGB", (12, 12), tuple(min(255, c + 3 * i) for c in colour)).save(root / cls / f"{i}.png")
-    return root
-
-
 def test_images_removed_from_a_folder_are_noticed_and_the_run_still_trains(tmp_path, tiny_config, deadline):
-    data = _image_folder(tmp_path / "images", per_class=30)  # 48 training images: 3 steps an epoch
+    data = image_folder(tmp_path / "images", per_class=30)  # 48 training images: 3 steps an epoch
     cfg = apply_overrides(tiny_config, ["data.source=folder", f"data.root='{data}'", "data.num_images=0",
                                         "train.epochs=4"])
     run = _stopped_at(cfg, tmp_path / "runs", 5)  # epoch 2, two steps in
@@ -122,7 +115,7 @@ def test_resume_refuses_a_preset_and_other_data(stopped_run, capsys):
 
 
 def test_resume_follows_a_moved_data_folder_given_with_data(tmp_path, tiny_config, capsys):
-    data = _image_folder(tmp_path / "images", per_class=20)
+    data = image_folder(tmp_path / "images", per_class=20)
     cfg = apply_overrides(tiny_config, ["data.source=folder", f"data.root='{data}'", "data.num_images=0",
                                         "train.epochs=2"])
     run = _stopped_at(cfg, tmp_path / "runs", 2)
