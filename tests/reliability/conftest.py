@@ -86,8 +86,8 @@ def deadline():
 # -- the labbench command, as a person runs it ----------------------------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-#: TINY as command-line overrides
-TINY_SETS = [arg for item in TINY for arg in ("--set", item)]
+#: TINY as command-line overrides over the simclr preset (its source, shapes, unless --data says otherwise)
+TINY_SETS = [arg for item in TINY if not item.startswith("data.source=") for arg in ("--set", item)]
 
 
 def labbench(*args: str, **popen) -> subprocess.Popen:
