@@ -8,7 +8,6 @@ naming the target, and its temporary file is removed.
 
 from __future__ import annotations
 
-import glob
 import os
 import tempfile
 from collections.abc import Callable
@@ -74,17 +73,11 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def leftovers(path: str | Path) -> list[Path]:
-    """The temporary files that writes of ``path`` killed mid-way left beside it (a SIGKILL or a power
-    cut skips the clean-up above)."""
-    path = Path(path)
-    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-
-
-def discard_leftovers(path: str | Path) -> int:
-    """Delete :func:`leftovers` of ``path``. Only call this while holding the folder's
+def discard_leftovers(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that writes killed mid-way left in ``folder`` (a SIGKILL or a power
+    cut skips the clean-up above) and return them. Only call this while holding the folder's
     :class:`~labbench.runlock.RunLock`: another writer's temporary file is not a leftover."""
-    stale = leftovers(path)
+    stale = sorted(p for p in Path(folder).glob(".*.tmp") if p.is_file() and not p.is_symlink())
     for leftover in stale:
         leftover.unlink(missing_ok=True)
-    return len(stale)
+    return stale

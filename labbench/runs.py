@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labbench.atomic import atomic_write_text
+from labbench.atomic import atomic_write_text, discard_leftovers
 from labbench.config import RunConfig, dump_toml, load_config
 from labbench.errors import ConfigError, StorageError
 from labbench.files import check_entry, open_regular, read_regular, storage_error
@@ -66,6 +66,13 @@ def create_run_dir(cfg: RunConfig, root: str | Path | None = None) -> Path:
         raise storage_error(path, err) from None
     atomic_write_text(path / CONFIG_NAME, dump_toml(cfg))
     return path
+
+
+def discard_run_leftovers(run_dir: str | Path) -> list[Path]:
+    """Remove the temporary files killed writes left in a run folder (config, checkpoint, probes,
+    evaluation); only under the run folder's lock."""
+    run_dir = Path(run_dir)
+    return [p for folder in (run_dir, run_dir / "checkpoints", run_dir / "probes") for p in discard_leftovers(folder)]
 
 
 def check_run_folder(run_dir: str | Path) -> None:

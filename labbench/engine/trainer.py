@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from labbench import distributed
-from labbench.atomic import atomic_write_text, discard_leftovers
+from labbench.atomic import atomic_write_text
 from labbench.config import RunConfig, config_hash, dump_toml, to_dict
 from labbench.data import load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
@@ -53,6 +53,7 @@ from labbench.runs import (
     MetricsLog,
     check_run_folder,
     create_run_dir,
+    discard_run_leftovers,
     load_run_config,
 )
 
@@ -203,8 +204,10 @@ class Trainer:
             self._log(f"{self.run_dir}: the last {self._lock.took_over.describe()} ended without "
                       "releasing the folder (killed or crashed); continuing from what it saved", "warning")
         check_run_folder(self.run_dir)
-        if discard_leftovers(self.run_dir / "checkpoints" / CHECKPOINT_NAME):
-            self._log("removed the partial checkpoint a killed run left behind; the last whole one is kept")
+        removed = discard_run_leftovers(self.run_dir)
+        if removed:
+            self._log(f"removed what a killed run left half-written ({', '.join(p.name for p in removed)}); "
+                      "the last whole files are kept")
         self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
         repaired = self._metrics.open()
         if repaired:
