@@ -171,3 +171,20 @@ def image_folder(root: Path, per_class: int, shade: int = 0) -> Path:
             pixel = tuple(min(255, c + 3 * i + shade) for c in colour)
             Image.new("RGB", (12, 12), pixel).save(root / cls / f"{i}.png")
     return root
+
+
+def break_training_step(monkeypatch, after: int, make_loss=None, error: BaseException | None = None) -> None:
+    """From the ``after``-th training call on (0-based), SimCLR's loss is ``make_loss(loss)`` or ``error``
+    is raised."""
+    from labbench.methods.simclr import SimCLR
+
+    original, calls = SimCLR.training_step, [0]
+
+    def training_step(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] > after and error is not None:
+            raise error
+        loss, metrics = original(self, *args, **kwargs)
+        return (make_loss(loss) if calls[0] > after else loss), metrics
+
+    monkeypatch.setattr(SimCLR, "training_step", training_step)

@@ -83,7 +83,7 @@ def test_two_training_processes_never_write_the_same_folder(tmp_path):
         wait_for(lambda: any(tmp_path.iterdir()) and step_records(next(tmp_path.iterdir())), proc=first)
         run = next(tmp_path.iterdir())
         second = labbench("train", "--resume", str(run))
-        out, err = second.communicate(timeout=120)
+        _, err = second.communicate(timeout=120)
         assert second.returncode == 1 and f"in use — training by process {first.pid}" in err
         assert "Traceback" not in err
     finally:

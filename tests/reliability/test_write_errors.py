@@ -11,7 +11,6 @@ import pytest
 
 from labbench.atomic import atomic_write_text
 from labbench.cli import main
-from labbench.config import apply_overrides
 from labbench.engine import Trainer
 from labbench.engine.checkpoint import save_checkpoint
 from labbench.runs import read_run
@@ -33,7 +32,7 @@ def test_a_checkpoint_on_a_full_disk_names_the_file_and_keeps_the_previous_one(s
     assert [p.name for p in disk.iterdir()] == ["last.pt"]  # no temporary file left
 
 
-def test_training_into_a_read_only_folder_fails_with_one_line(small_disk, tiny_config, capsys):
+def test_training_into_a_read_only_folder_fails_with_one_line(small_disk, capsys):
     disk = small_disk("4m")
     assert main(["train", "--runs-dir", str(disk / "runs"), *TINY_SETS]) == 0
     (run,) = (disk / "runs").iterdir()
