@@ -37,10 +37,11 @@ class StorageError(LabbenchError, OSError):
     (``"disk full"``); the message names the path and what to do. Also an OSError, so code that
     handles file errors keeps handling it."""
 
-    def __init__(self, path: object, reason: str, advice: str) -> None:
+    def __init__(self, path: object, reason: str, advice: str, errno: int | None = None) -> None:
+        super().__init__(f"{path}: {reason} — {advice}")
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{path}: {reason} — {advice}")
+        self.errno = errno  # the OS's code, where an OS error was the cause
 
     def __str__(self) -> str:
         return self.args[0]

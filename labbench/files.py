@@ -39,31 +39,39 @@ def storage_error(path: str | Path, err: OSError) -> StorageError:
     if isinstance(err, StorageError):
         return err
     reason, advice = _REASONS.get(err.errno, (err.strerror or type(err).__name__, "check the path and run again"))
-    return StorageError(path, reason, advice)
+    return StorageError(path, reason, advice, err.errno)
 
 
-def not_regular(path: str | Path, st: os.stat_result) -> StorageError:
-    kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-    return storage_error(path, OSError(errno.ELOOP if kind == "a symbolic link" else errno.ENXIO, kind))
+def wrong_kind(path: str | Path, st: os.stat_result, folder: bool = False) -> StorageError:
+    """The error for ``path`` being a link, or not the folder / regular file it must be."""
+    if stat.S_ISLNK(st.st_mode):
+        code = errno.ELOOP
+    elif folder:
+        code = errno.ENOTDIR
+    else:
+        code = errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.ENXIO
+    return storage_error(path, OSError(code, os.strerror(code)))
 
 
-def open_regular(path: str | Path, flags: int = os.O_RDONLY, mode: int = 0o666) -> int:
+def open_regular(path: str | Path, flags: int = os.O_RDONLY, mode: int = 0o666, follow_links: bool = False) -> int:
     """A file descriptor of ``path``, which must be a regular file (created with ``mode`` minus the umask
-    when ``flags`` has O_CREAT); a link, a FIFO, a device or a folder is refused with a StorageError.
+    when ``flags`` has O_CREAT); a link (unless ``follow_links``), a FIFO, a device or a folder is
+    refused with a StorageError.
 
     O_NOFOLLOW refuses a link in the last component; O_NONBLOCK keeps a FIFO from blocking the open,
     and is cleared again once the descriptor is known to be a regular file.
     """
+    nofollow = 0 if follow_links else os.O_NOFOLLOW
     try:
-        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+        fd = os.open(path, flags | nofollow | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     except OSError as err:
         if err.errno in (errno.ELOOP, errno.EMLINK):  # EMLINK: FreeBSD's answer to O_NOFOLLOW on a link
-            raise not_regular(path, os.lstat(path)) from None
+            raise wrong_kind(path, os.lstat(path)) from None
         raise storage_error(path, err) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise not_regular(path, st)
+            raise wrong_kind(path, st)
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -92,9 +100,7 @@ def check_entry(path: str | Path, folder: bool) -> None:
     except OSError as err:
         raise storage_error(path, err) from None
     if stat.S_ISLNK(st.st_mode) or not (stat.S_ISDIR(st.st_mode) if folder else stat.S_ISREG(st.st_mode)):
-        if not stat.S_ISLNK(st.st_mode) and folder:
-            raise storage_error(path, OSError(errno.ENOTDIR, "not a folder"))
-        raise not_regular(path, st)
+        raise wrong_kind(path, st, folder)
 
 
 def umask() -> int:

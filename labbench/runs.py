@@ -7,6 +7,7 @@ links and only when they are regular files (a shared folder must not redirect wr
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -269,12 +270,8 @@ def scan_metrics(run_dir: str | Path) -> MetricsRead:
     path = Path(run_dir) / METRICS_NAME
     try:
         data = read_regular(path)
-    except FileNotFoundError:
-        return MetricsRead()
     except StorageError as err:
-        if err.reason == "no such file or folder":
-            return MetricsRead()
-        return MetricsRead(skipped=[str(err)])
+        return MetricsRead() if err.errno == errno.ENOENT else MetricsRead(skipped=[str(err)])
     return _parse_lines(data.split(b"\n")[:-1], 1)
 
 
@@ -290,7 +287,7 @@ def tail_metrics(run_dir: str | Path, enough: int = 1 << 20, most: int = 64 << 2
     try:
         fd = open_regular(path)
     except StorageError as err:
-        return MetricsRead() if err.reason == "no such file or folder" else MetricsRead(skipped=[str(err)])
+        return MetricsRead() if err.errno == errno.ENOENT else MetricsRead(skipped=[str(err)])
     try:
         size = os.fstat(fd).st_size
         span = enough

@@ -17,7 +17,10 @@ COMMANDS = (train, runs, presets, evaluate, export, gui)
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labbench", description="Self-supervised learning lab bench.")
+    parser = argparse.ArgumentParser(
+        prog="labbench", description="Self-supervised learning lab bench.",
+        epilog="exit codes: 0 done, 1 failed, 2 usage (nothing ran), 130/143 interrupted by Ctrl+C/SIGTERM "
+               "(training saves a checkpoint first)")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS:
         command.add_parser(sub)

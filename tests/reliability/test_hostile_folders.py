@@ -69,3 +69,4 @@ def test_a_pipe_for_the_config_does_not_hang_the_run_list(stopped_run, deadline)
     deadline(60)
     (run,) = list_runs(stopped_run.parent)
     assert any("config.toml: not a regular file" in p for p in run.problems)
+
