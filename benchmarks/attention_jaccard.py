@@ -8,7 +8,7 @@
    keep 60 % of its mass (DINO's visualize_attention.py) and scored by its Jaccard index against the
    shapes' exact object masks — next to the same ViT untrained and a centred Gaussian "prior" map.
 2. The SimCLR preset trains for ``--simclr-epochs`` (at most ``--simclr-minutes``) and is scored by k-NN and
-   the linear probe next to a random-init encoder and raw pixels (``labbench.evaluate.protocols``).
+   the linear probe next to a random-init encoder and raw pixels (``labbench.scoring``).
 Pass ``--dino-run`` / ``--simclr-run`` to measure existing run folders instead of training.
 """
 
@@ -22,13 +22,13 @@ from pathlib import Path
 
 import torch
 
-from labbench.config import apply_overrides, load_preset
 from labbench.data import load_split
 from labbench.engine import Trainer
+from labbench.engine.checkpointed import load_run_method
 from labbench.evaluate.attention import AttentionMaps, attention_jaccard, attention_maps
 from labbench.evaluate.baselines import random_init_encoder
-from labbench.evaluate.checkpointed import load_run_method
-from labbench.evaluate.protocols import evaluate_run, format_table, results_table
+from labbench.run_config import apply_overrides, load_preset
+from labbench.scoring import evaluate_run, format_table, results_table
 
 MASS = 0.6
 

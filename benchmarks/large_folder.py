@@ -85,8 +85,8 @@ def phase_load(root: str, cache: str, size: int) -> dict:
 
 def phase_train(root: str, cache: str, size: int, budget: float) -> dict:
     """SimCLR from the mapped cache for ``budget`` seconds."""
-    from labbench.config import apply_overrides, load_preset
     from labbench.engine import Trainer
+    from labbench.run_config import apply_overrides, load_preset
 
     cfg = apply_overrides(load_preset("simclr"), [
         *data_overrides(root, cache, size), f"train.time_budget_s={budget}", "train.log_every_steps=1",

@@ -30,6 +30,7 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -39,16 +40,17 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.flop_counter import FlopCounterMode
 
 from labbench.augment.pipeline import SIGMA_REFERENCE_SIZE
-from labbench.config import RunConfig, apply_overrides, load_preset, preset_names
 from labbench.data import ImageSet, Split, load_split
 from labbench.engine import Trainer
 from labbench.engine.device import physical_cores, resolve_device, use_bf16
 from labbench.engine.monitors import MonitorSets
 from labbench.engine.optim import build_optimizer, scaled_lr
-from labbench.engine.schedules import cosine_schedule
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.knn import weighted_knn_accuracy
 from labbench.methods import Method, build_method
+from labbench.models.modes import eval_mode
+from labbench.run_config import RunConfig, apply_overrides, load_preset, preset_names
+from labbench.schedules import cosine_schedule
 
 from measure import StepClock, machine_line, print_table
 
@@ -391,16 +393,10 @@ def knn_score(method: Method, split: Split, cfg: RunConfig, device: torch.device
 def knn_of(embed: Callable[[Tensor], Tensor], sets: MonitorSets, cfg: RunConfig, device: torch.device,
            module: nn.Module | None = None) -> float:
     """Weighted k-NN accuracy of any feature function (an encoder, raw pixels) on fixed bank/eval sets."""
-    was_training = module.training if module is not None else False
-    if module is not None:
-        module.eval()
-    try:
+    with eval_mode(module) if module is not None else nullcontext():
         size = cfg.data.image_size
         bank = extract_features(embed, sets.bank.images, size, device)
         queries = extract_features(embed, sets.eval.images, size, device)
-    finally:
-        if module is not None:
-            module.train(was_training)
     return weighted_knn_accuracy(bank, sets.bank.labels.to(device), queries, sets.eval.labels.to(device),
                                  k=cfg.eval.knn_k, temperature=cfg.eval.knn_temperature)
 

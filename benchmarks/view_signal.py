@@ -22,12 +22,12 @@ import torch
 import torch.nn.functional as F
 
 from labbench.augment.pipeline import ViewPipeline
-from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.data.store import Split
 from labbench.engine.device import resolve_device
 from labbench.engine.monitors import MonitorSets
 from labbench.models import build_backbone
+from labbench.run_config import RunConfig, apply_overrides
 
 from measure import machine_line, print_table
 from peers import knn_of, method_config

@@ -1,38 +1,30 @@
-"""Run configuration: pydantic models are the single source of truth.
+"""The sections of a run's configuration: pydantic models are the single source of truth.
 
-``RunConfig = data + augment + backbone + method + optim + train + eval``. Defaults are the
-papers' values (SimCLR's where the section is shared); scaled-down settings for small images live
-in the presets shipped inside the package (``labbench/resources/presets/``). Every validation failure becomes a
-:class:`~labbench.errors.ConfigError` whose message names the field and the allowed range.
+One model per section (data, augment, backbone, optim, train, eval) and ``MethodConfig``, the base
+of every method's own Config. Defaults are the papers' values (SimCLR's where the section is
+shared). ``labbench.run_config`` joins them with the method's Config into ``RunConfig``; this
+module sits below every other part of the engine, so it knows no method.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tomllib
-from importlib.resources import files
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import tomli_w
-from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from labbench.errors import ConfigError
+from labbench.sources import SourceName
 
-#: the presets, read with importlib.resources so that an installed wheel finds them without the checkout
-PRESET_DIR: Traversable = files("labbench") / "resources" / "presets"
-
-SourceName = Literal[
-    "shapes", "digits", "photos", "folder",
-    "cifar10", "cifar100", "stl10", "mnist", "fashion_mnist", "svhn",
-]
 #: seeds lie in 0 .. 2³¹ − 1: every seed derived from them fits torch's 64 bits, and a form's spin box holds them
 MAX_SEED = 2**31 - 1
 DeviceName = Literal["auto", "cpu", "cuda", "mps"]
 DEVICES: tuple[str, ...] = get_args(DeviceName)
-BackboneName = Literal["cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
+ShapesBackground = Literal["flat", "gradient", "noise", "stripes", "checker"]
+BackboneName = Literal["rescnn", "cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
 
 class Section(BaseModel):
@@ -58,6 +50,29 @@ class DataConfig(Section):
     cache_dir: str | None = Field(
         None, description="Where large decoded sets are kept as a memory-mapped uint8 file."
     )
+    # -- the built-in shapes set's nuisances (source "shapes" only; see labbench/data/shapes.py) --
+    palette_size: int = Field(
+        8, ge=0, le=12,
+        description="Shapes: object and background colours come from this many palette colours "
+        "(0 = free random colours, which give every image a unique colour pair: the shortcut lesson).",
+    )
+    rotation_range: float = Field(
+        20.0, ge=0.0, le=180.0, description="Shapes: objects are turned by up to ± this many degrees (180 = any angle)."
+    )
+    object_scale: tuple[float, float] = Field(
+        (0.22, 0.42), description="Shapes: range of the object's radius as a share of the image side."
+    )
+    backgrounds: tuple[ShapesBackground, ...] = Field(
+        ("flat", "gradient", "noise"), min_length=1,
+        description="Shapes: background kinds drawn from (flat, gradient, noise, stripes, checker).",
+    )
+
+    @model_validator(mode="after")
+    def _object_scale_ordered(self) -> DataConfig:
+        lo, hi = self.object_scale
+        if not 0.05 <= lo <= hi <= 0.5:
+            raise ValueError(f"object_scale: needs 0.05 <= low <= high <= 0.5 (got {lo}, {hi})")
+        return self
 
 
 class AugmentConfig(Section):
@@ -94,10 +109,20 @@ class BackboneConfig(Section):
         True, description="ResNet: 3×3 stride-1 first conv and no max-pool (CIFAR-style, for small images)."
     )
     patch_size: int = Field(4, ge=2, le=32, description="ViT: patch size in pixels.")
-    width: int = Field(32, ge=8, le=512, description="Small CNN: channels of the first stage.")
+    width: int = Field(32, ge=8, le=512, description="rescnn / cnn: channels of the first stage (rescnn presets: 24).")
     depth: int | None = Field(
         None, ge=1, le=48, description="ViT: number of blocks (none = the size's paper value, 12)."
     )
+
+    @property
+    def is_vit(self) -> bool:
+        """A Vision Transformer (patch tokens, attention maps), not a convolutional network."""
+        return self.name.startswith("vit")
+
+    @property
+    def side_multiple(self) -> int:
+        """Input sides must be a multiple of this many pixels: a ViT's patch size, 1 for a CNN."""
+        return self.patch_size if self.is_vit else 1
 
 
 class MethodConfig(Section):
@@ -145,40 +170,6 @@ class EvalConfig(Section):
     probe_images: int = Field(8, ge=0, le=64, description="Eval images kept for attention/reconstruction views.")
 
 
-class RunConfig(Section):
-    name: str = Field("", description="A short name for the run folder.")
-    data: DataConfig = DataConfig()
-    augment: AugmentConfig = AugmentConfig()
-    backbone: BackboneConfig = BackboneConfig()
-    method: SerializeAsAny[MethodConfig] = MethodConfig()
-    optim: OptimConfig = OptimConfig()
-    train: TrainConfig = TrainConfig()
-    eval: EvalConfig = EvalConfig()
-
-    @model_validator(mode="before")
-    @classmethod
-    def _method_from_registry(cls, data: Any) -> Any:
-        """Validate ``method`` against the Config of the method its ``name`` selects."""
-        if not isinstance(data, dict):
-            return data
-        method = data.get("method", {})
-        if isinstance(method, MethodConfig) and type(method) is not MethodConfig:
-            return data
-        if isinstance(method, MethodConfig):
-            method = method.model_dump()
-        if not isinstance(method, dict):
-            raise ValueError("method: expected a table with at least a 'name'")
-        from labbench.methods import METHODS
-
-        name = method.get("name", "simclr")
-        if not isinstance(name, str) or name not in METHODS:
-            raise ValueError(f"method.name: unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
-        try:
-            return {**data, "method": METHODS[name].Config.model_validate({**method, "name": name})}
-        except ValidationError as err:
-            raise ValueError(format_validation_error(err, prefix="method")) from None
-
-
 def format_validation_error(err: ValidationError, prefix: str = "") -> str:
     """One line per problem: ``field.path: what is wrong (got value)``."""
     lines = []
@@ -190,24 +181,6 @@ def format_validation_error(err: ValidationError, prefix: str = "") -> str:
         got = "" if e["type"] in ("missing", "value_error") else f" (got {e.get('input')!r})"
         lines.append(f"{loc}: {msg}{got}" if loc and not msg.startswith(loc) else f"{msg}{got}")
     return "\n".join(lines)
-
-
-def validate_config(data: dict[str, Any]) -> RunConfig:
-    """Build a RunConfig from plain data, turning pydantic's errors into a ConfigError."""
-    try:
-        return RunConfig.model_validate(data)
-    except ValidationError as err:
-        raise ConfigError(format_validation_error(err)) from None
-
-
-def _deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -224,55 +197,6 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
 
 
-def preset_names() -> list[str]:
-    return sorted(p.name.removesuffix(".toml") for p in PRESET_DIR.iterdir() if p.name.endswith(".toml"))
-
-
-def load_preset(name: str) -> RunConfig:
-    """The preset ``labbench/resources/presets/<name>.toml``: paper defaults scaled to small images."""
-    path = PRESET_DIR / f"{name}.toml"
-    if not path.is_file():
-        raise ConfigError(f"preset {name!r} not found; choose one of {', '.join(preset_names())}")
-    return validate_config(tomllib.loads(path.read_text(encoding="utf-8")))
-
-
-def load_config(path: str | Path, base: RunConfig | None = None) -> RunConfig:
-    """A config file, merged over ``base`` (its keys win; a file of another method keeps none of the base's method keys)."""
-    data = read_toml(path)
-    if base is not None:
-        base_data = to_dict(base)
-        if isinstance(data.get("method"), dict) and data["method"].get("name", base.method.name) != base.method.name:
-            del base_data["method"]
-        data = _deep_merge(base_data, data)
-    return validate_config(data)
-
-
-def _parse_value(text: str) -> Any:
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text  # a bare word is a string
-
-
-def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
-    """Apply ``section.key=value`` overrides (values in TOML syntax; bare words are strings)."""
-    data = to_dict(cfg)
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"override {item!r}: expected section.key=value, e.g. method.temperature=0.2")
-        parts = key.strip().split(".")
-        node = data
-        for part in parts[:-1]:
-            if not isinstance(node.get(part), dict):
-                raise ConfigError(f"{key}: unknown section {part!r}")
-            node = node[part]
-        node[parts[-1]] = _parse_value(text.strip())
-        if parts == ["method", "name"]:  # switching method: keep only what the new one knows
-            data["method"] = {"name": node["name"]}
-    return validate_config(data)
-
-
 def toml_value(value: Any) -> str:
     """``value`` as TOML source, for an override: strings quoted and escaped (any quote, backslash,
     tab or newline survives), lists inline."""
@@ -284,12 +208,3 @@ def toml_value(value: Any) -> str:
 def to_dict(cfg: BaseModel) -> dict[str, Any]:
     """Plain data (JSON/TOML-safe) of a config; ``None`` values are left out."""
     return json.loads(cfg.model_dump_json(exclude_none=True))
-
-
-def dump_toml(cfg: RunConfig) -> str:
-    return tomli_w.dumps(to_dict(cfg))
-
-
-def config_hash(cfg: RunConfig) -> str:
-    """A short stable hash of the config, for model cards and run comparison."""
-    return hashlib.sha256(json.dumps(to_dict(cfg), sort_keys=True).encode()).hexdigest()[:12]

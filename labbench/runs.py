@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from labbench.atomic import atomic_write_text, discard_leftovers
-from labbench.config import RunConfig, dump_toml, load_config
 from labbench.errors import ConfigError, StorageError
 from labbench.files import check_entry, open_regular, read_regular, storage_error
+from labbench.run_config import RunConfig, dump_toml, load_config
 from labbench.runlock import LOCK_NAME, lock_state
 
 CONFIG_NAME = "config.toml"
@@ -280,9 +280,14 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     return scan_metrics(run_dir).records
 
 
+_START_KINDS = ("reference",)
+_HEAD = 64 << 10
+
+
 def tail_metrics(run_dir: str | Path, enough: int = 1 << 20, most: int = 64 << 20) -> MetricsRead:
     """Usable records from the end of ``metrics.jsonl``: the last ``enough`` bytes, more (up to
-    ``most``) while they hold no step or epoch record. A 12 GB file costs what a small one does."""
+    ``most``) while they hold no step or epoch record, and the records written once at the start (the
+    reference k-NN). A 12 GB file costs what a small one does."""
     path = Path(run_dir) / METRICS_NAME
     try:
         fd = open_regular(path)
@@ -298,8 +303,12 @@ def tail_metrics(run_dir: str | Path, enough: int = 1 << 20, most: int = 64 << 2
                 lines = lines[1:]  # begins mid-line
             read = _parse_lines(lines, 1 if start == 0 else None)
             if start == 0 or span >= most or any(r.get("kind") in ("step", "epoch") for r in read.records):
-                return read
+                break
             span *= 4
+        if start > 0:  # the records a run writes once, when it starts, from the head of the file
+            head = _parse_lines(os.pread(fd, min(_HEAD, start), 0).split(b"\n")[:-1], 1)
+            read.records[:0] = [r for r in head.records if r.get("kind") in _START_KINDS]
+        return read
     finally:
         os.close(fd)
 
@@ -331,6 +340,8 @@ class RunInfo:
     epoch: int | None = None
     loss: float | None = None
     knn_accuracy: float | None = None
+    raw_pixels_knn: float | None = None  # the k-NN a learned encoder must beat (ReferenceEvent)
+    untrained_knn: float | None = None
     has_checkpoint: bool = False
     problems: list[str] = field(default_factory=list)
 
@@ -365,6 +376,8 @@ def read_run(run_dir: str | Path) -> RunInfo:
         elif kind == "epoch":
             knn = record.get("knn_accuracy", info.knn_accuracy)
             info.knn_accuracy = None if isinstance(knn, float) and math.isnan(knn) else knn
+        elif kind == "reference":
+            info.raw_pixels_knn, info.untrained_knn = record.get("raw_pixels_knn"), record.get("untrained_knn")
         elif kind == RESUMED:
             info.status = "running"
         elif kind == "finished":

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.engine import Trainer
+from labbench.run_config import RunConfig, apply_overrides
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 

@@ -2,7 +2,9 @@
 
 import pytest
 
-from labbench.config import (
+from labbench.config import BackboneConfig
+from labbench.errors import ConfigError
+from labbench.run_config import (
     RunConfig,
     apply_overrides,
     dump_toml,
@@ -11,7 +13,6 @@ from labbench.config import (
     preset_names,
     validate_config,
 )
-from labbench.errors import ConfigError
 
 
 def test_defaults_are_simclr_paper_values():
@@ -78,3 +79,8 @@ def test_not_toml_file_is_a_clear_error(tmp_path):
 def test_crop_scale_must_be_ordered():
     with pytest.raises(ConfigError, match="crop_scale"):
         validate_config({"augment": {"crop_scale": [0.9, 0.2]}})
+
+
+def test_input_sides_must_be_a_multiple_of_a_vits_patch_and_of_nothing_for_a_cnn():
+    assert BackboneConfig(name="vit_tiny", patch_size=8).side_multiple == 8
+    assert BackboneConfig(name="resnet18", patch_size=8).side_multiple == 1

@@ -14,11 +14,11 @@ import torch
 
 import labbench
 from labbench.cli import main
-from labbench.config import RunConfig, apply_overrides
 from labbench.engine import Trainer
+from labbench.engine.checkpointed import load_run_method
 from labbench.errors import CheckpointError, ConfigError
-from labbench.evaluate.checkpointed import load_run_method
 from labbench.export import FORMATS, TOLERANCE, export_run, load_encoder
+from labbench.run_config import RunConfig, apply_overrides, config_hash
 
 TINY = ["data.image_size=16", "data.num_images=120", "train.batch_size=16", "train.epochs=1", "train.max_steps=2",
         "train.num_threads=1", "optim.name=sgd", "optim.lr=0.05", "optim.warmup_epochs=0", "eval.max_bank=40",
@@ -71,7 +71,7 @@ def test_card_describes_the_encoder_its_input_and_the_checks(exports):
     method, config = load_run_method(run)
     assert card["method"] == "simclr" and card["backbone"]["arch_kwargs"] == method.encoder.arch_kwargs()
     assert card["input"]["shape"] == [None, 3, 16, 16] and card["input"]["mean"] == [0.485, 0.456, 0.406]
-    assert card["config_hash"] == labbench.config.config_hash(config) and card["run"] == run.name
+    assert card["config_hash"] == config_hash(config) and card["run"] == run.name
     assert set(card["files"]) == set(FORMATS) and all(f["max_abs_diff"] < TOLERANCE for f in card["files"].values())
     # heads are dropped: the .pt holds the encoder's weights only
     keys = torch.load(result.files["pt"], weights_only=True).keys()
@@ -146,7 +146,7 @@ def test_cli_export_writes_the_files_and_the_embeddings_bundle(exports, tmp_path
 
 
 def test_card_carries_the_runs_evaluation_figures_when_it_has_them(exports, tmp_path):
-    from labbench.evaluate.protocols import evaluate_run
+    from labbench.scoring import evaluate_run
 
     run, _ = exports("cnn")
     scores = evaluate_run(run, ("knn",), device="cpu", baselines=False).scores

@@ -1,6 +1,6 @@
 """Run folders open with whatever is there; metrics never break on a torn line."""
 
-from labbench.config import RunConfig
+from labbench.run_config import RunConfig
 from labbench.runs import MetricsLog, create_run_dir, list_runs, read_metrics, read_run
 
 

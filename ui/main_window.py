@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
     QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
 )
 
-from labbench.config import RunConfig, dump_toml, load_preset, preset_names, validate_config
+from labbench.cli.progress import format_eta
 from labbench.engine.device import describe, resolve_device
 from labbench.engine.events import CheckpointEvent, EpochEvent, FinishedEvent, StepEvent
 from labbench.errors import LabbenchError
+from labbench.run_config import RunConfig, dump_toml, load_preset, preset_names, validate_config
 from labbench.runs import default_runs_root, load_run_config, read_metrics
 from ui.docks.augmentation_preview import AugmentationPreview
 from ui.docks.dataset_browser import DatasetBrowser
@@ -58,13 +59,6 @@ def default_config() -> RunConfig:
     """SimCLR on the built-in shapes, from its preset when there is one (sized for small images)."""
     config = load_preset("simclr") if "simclr" in preset_names() else RunConfig()
     return config.model_copy(update={"data": config.data.model_copy(update={"source": "shapes", "root": None})})
-
-
-def format_eta(seconds: float) -> str:
-    seconds = int(max(seconds, 0))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
 class MainWindow(QMainWindow):

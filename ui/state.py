@@ -11,7 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from labbench.config import RunConfig, to_dict, validate_config
+from labbench.config import to_dict
+from labbench.run_config import RunConfig, validate_config
 
 
 class ConfigState(QObject):

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from labbench.config import RunConfig
 from labbench.engine import Control, Event, FinishedEvent, LogEvent, Trainer
+from labbench.run_config import RunConfig
 from labbench.runs import create_run_dir, load_run_config
 
 

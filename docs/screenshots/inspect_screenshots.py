@@ -21,9 +21,9 @@ import torch
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QWidget
 
-from labbench.config import apply_overrides, load_preset
 from labbench.engine import Trainer
 from labbench.evaluate.attention import attention_jaccard
+from labbench.run_config import apply_overrides, load_preset
 from labbench.runs import list_runs
 from qt_wait import settle, wait_until
 from ui.app import create_application

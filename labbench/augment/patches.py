@@ -1,12 +1,18 @@
 """Patch-level pretext inputs: random patch masks (MAE, iBOT) and overlapping patch grids (CPC).
 
-Batched, with per-sample randomness drawn from a ``torch.Generator`` on the images' device.
+Batched, with per-sample randomness drawn from a ``torch.Generator`` on the images' device; and the
+way back from a patch mask to pixels, for showing what the model was given.
 """
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
+
+#: where a patch was removed, a picture shows this grey (pictures in [0, 1])
+MASK_GREY = 0.5
 
 
 def random_patch_mask(batch: int, num_patches: int, mask_ratio: float | Tensor, g: torch.Generator) -> Tensor:
@@ -23,6 +29,19 @@ def random_patch_mask(batch: int, num_patches: int, mask_ratio: float | Tensor, 
     else:
         removed = num_patches - visible_count(num_patches, mask_ratio)
     return ranks < removed
+
+
+def patch_mask_pixels(mask: Tensor, patch_size: int) -> Tensor:
+    """B×N patch mask over a square grid (row-major, as :func:`random_patch_mask`) -> B×1×H×W pixel
+    mask, each patch ``patch_size`` px across."""
+    grid = math.isqrt(mask.shape[1])
+    pixels = mask.reshape(-1, 1, grid, grid)
+    return pixels.repeat_interleave(patch_size, dim=2).repeat_interleave(patch_size, dim=3)
+
+
+def grey_out(pictures: Tensor, pixel_mask: Tensor) -> Tensor:
+    """Pictures in [0, 1] with the masked pixels grey (:data:`MASK_GREY`), as MAE's figures show removed patches."""
+    return pictures.masked_fill(pixel_mask, MASK_GREY)
 
 
 def visible_count(num_patches: int, mask_ratio: float) -> int:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from labbench.config import RunConfig, apply_overrides, load_config, load_preset, to_dict, toml_value
+from labbench.config import to_dict, toml_value
 from labbench.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    from labbench.run_config import RunConfig
 
 DEFAULT_PRESET = "simclr"
 
@@ -30,6 +34,9 @@ def data_overrides(data: str) -> list[str]:
 
 def build_config(args: argparse.Namespace) -> RunConfig:
     """Preset, then config file, then ``--data``, ``--name`` and ``--set`` overrides, in that order."""
+    # here, not at the top: the config knows every method, which imports torch (`labbench --help` need not)
+    from labbench.run_config import apply_overrides, load_config, load_preset
+
     cfg = load_preset(args.preset or DEFAULT_PRESET)
     if args.config:
         cfg = load_config(args.config, base=cfg)
@@ -43,6 +50,7 @@ def resume_config(args: argparse.Namespace) -> RunConfig:
     """The config a ``--resume`` continues with: the run's own, with the ``--set`` and ``--data``
     changes a resume accepts; anything else is refused by name (never silently ignored)."""
     from labbench.engine.resume import check_resume_changes
+    from labbench.run_config import apply_overrides
     from labbench.runs import load_run_config
 
     given = [flag for flag, value in (("--preset", args.preset), ("--config", args.config), ("--name", args.name),

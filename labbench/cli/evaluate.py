@@ -12,7 +12,7 @@ from labbench.config import DEVICES
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from labbench.evaluate.protocols import evaluate_run, format_table, results_table
+    from labbench.scoring import evaluate_run, format_table, results_table
 
     with AbortOnSignal():
         for run_dir in args.run_dirs:

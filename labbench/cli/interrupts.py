@@ -43,7 +43,9 @@ class _Handlers:
 
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self._previous.items():
-            signal.signal(sig, handler)
+            # once stopped by a signal the command is on its way out: a further Ctrl+C changes nothing and
+            # must not land, as a KeyboardInterrupt, in the interpreter's shutdown
+            signal.signal(sig, signal.SIG_IGN if self.signum else handler)
 
 
 class AbortOnSignal(_Handlers):

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 
 from labbench.cli.common import add_config_args, build_config
-from labbench.config import dump_toml, load_preset, preset_names
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
+    from labbench.run_config import load_preset, preset_names
+
     for name in preset_names():
         cfg = load_preset(name)
         print(f"{name:<15} method={cfg.method.name:<15} backbone={cfg.backbone.name:<9} data={cfg.data.source:<7} "
@@ -17,6 +18,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
+    from labbench.run_config import dump_toml
+
     print(dump_toml(build_config(args)), end="")
     return 0
 

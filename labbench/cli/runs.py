@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from labbench.cli.progress import reference_text
+
 
 def cmd_runs(args: argparse.Namespace) -> int:
     from labbench.runs import list_runs
@@ -12,12 +14,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no runs under {args.runs_dir or 'runs'}")
         return 0
-    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<11} {'step':>7} {'loss':>8} {'k-NN':>7}")
+    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<11} {'step':>7} {'loss':>8} {'k-NN':>7}"
+          "  (raw pixels · untrained)")
     for r in runs:
         knn = "" if r.knn_accuracy is None else f"{100 * r.knn_accuracy:.1f}%"
         loss = "" if r.loss is None else f"{r.loss:.4f}"
         print(f"{r.name:<44} {r.method or '?':<10} {r.backbone or '?':<10} {r.dataset or '?':<8} "
-              f"{r.status:<11} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}")
+              f"{r.status:<11} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}"
+              f"{reference_text(r.raw_pixels_knn, r.untrained_knn)}")
     return 0
 
 

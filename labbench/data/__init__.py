@@ -1,6 +1,7 @@
 """Dataset sources -> square RGB uint8 image stores with labels, masks where known, and a train/eval split.
 
-``load_split(cfg)`` is the single entry point; ``SOURCES`` maps each ``data.source`` name to its loader.
+``load_split(cfg)`` is the single entry point; ``LOADERS`` maps each source of the table in
+``labbench.sources`` to its loader.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from labbench.data.shapes import load_shapes
 from labbench.data.store import UNLABELED, ImageSet, Split
 from labbench.data.torchvision_sets import LOADERS as TORCHVISION_LOADERS
 from labbench.errors import DataError
+from labbench.sources import SOURCES
 
-SOURCES: dict[str, Callable[[DataConfig], Split]] = {
+LOADERS: dict[str, Callable[[DataConfig], Split]] = {
     "shapes": load_shapes,
     "digits": load_digits,
     "photos": load_photos,
@@ -27,10 +29,10 @@ SOURCES: dict[str, Callable[[DataConfig], Split]] = {
 def load_split(cfg: DataConfig) -> Split:
     """The train and eval sets of ``cfg.source``, at ``cfg.image_size``; problems raise DataError."""
     try:
-        loader = SOURCES[cfg.source]
+        loader = LOADERS[cfg.source]
     except KeyError:
         raise DataError(f"data.source: unknown source {cfg.source!r}; choose one of {', '.join(SOURCES)}") from None
     return loader(cfg)
 
 
-__all__ = ["SOURCES", "UNLABELED", "ImageSet", "Split", "load_split"]
+__all__ = ["LOADERS", "UNLABELED", "ImageSet", "Split", "load_split"]

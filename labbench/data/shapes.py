@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -100,15 +101,58 @@ SHAPES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 }
 CLASS_NAMES = list(SHAPES)
 
-_BACKGROUNDS = ("flat", "gradient", "stripes", "checker", "noise")
+BACKGROUNDS = ("flat", "gradient", "noise", "stripes", "checker")
 _NOISE_GRID = 6
 _PIXELS_PER_CHUNK = 1 << 21  # bounds the float temporaries of one chunk (about 8 MB each)
+
+#: well-separated colours (sRGB in [0, 1]); a palette of size k uses the first k
+PALETTE = torch.tensor([
+    (0.10, 0.10, 0.12),  # black
+    (0.94, 0.94, 0.90),  # white
+    (0.85, 0.15, 0.15),  # red
+    (0.95, 0.85, 0.25),  # yellow
+    (0.20, 0.35, 0.85),  # blue
+    (0.25, 0.70, 0.30),  # green
+    (0.95, 0.55, 0.15),  # orange
+    (0.50, 0.25, 0.65),  # purple
+    (0.30, 0.80, 0.85),  # cyan
+    (0.50, 0.50, 0.50),  # grey
+    (0.95, 0.60, 0.75),  # pink
+    (0.50, 0.30, 0.15),  # brown
+])
+#: an object and its background differ by at least this much luma, so a grayscale view keeps the object
+MIN_LUMA_GAP = 0.2
+#: half the spread of a palette background's pattern (gradient, noise, …) around its colour
+PATTERN_SPREAD = 0.07
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+
+
+@dataclass(frozen=True)
+class ShapesStyle:
+    """The nuisances of a generated set (``DataConfig``'s shapes fields): what varies besides the outline."""
+
+    palette_size: int = 8
+    rotation_range: float = 20.0  # degrees either way; 180 = any angle
+    object_scale: tuple[float, float] = (0.22, 0.42)  # radius as a share of the image side
+    backgrounds: tuple[str, ...] = ("flat", "gradient", "noise")
+
+    @classmethod
+    def from_config(cls, cfg: DataConfig) -> ShapesStyle:
+        return cls(cfg.palette_size, cfg.rotation_range, tuple(cfg.object_scale), tuple(cfg.backgrounds))
+
+
+def palette_pairs(size: int) -> Tensor:
+    """Every (object, background) index pair of the first ``size`` palette colours whose luma differs
+    by at least MIN_LUMA_GAP, as a P×2 long tensor."""
+    luma = PALETTE[:size] @ _LUMA
+    gap = (luma[:, None] - luma[None, :]).abs()
+    return (gap >= MIN_LUMA_GAP).nonzero()
 
 
 def coverage(classes: Tensor, centres: Tensor, radii: Tensor, angles: Tensor, size: int) -> Tensor:
     """Float B×size×size share of each pixel covered by shape ``classes[i]`` (index into CLASS_NAMES),
     centred at ``centres[i]`` (x, y in pixels), ``radii[i]`` pixels across its unit disc, turned by
-    ``angles[i]`` radians."""
+    ``angles[i]`` radians (counter-clockwise)."""
     ys, xs = torch.meshgrid(torch.arange(size) + 0.5, torch.arange(size) + 0.5, indexing="ij")
     xs, ys = xs.reshape(1, -1), ys.reshape(1, -1)
     out = torch.empty(len(classes), size * size)
@@ -137,14 +181,44 @@ def _pattern(kind: str, along: Tensor, across: Tensor, freq: Tensor, phase: Tens
     return torch.zeros_like(along)
 
 
-def _draw_backgrounds(rng: np.random.Generator, n: int) -> dict[str, Tensor]:
-    """Per-image background parameters: a pattern kind, two nearby colours, direction, frequency, phase
-    and a coarse noise grid. Drawn up front, so that a set looks the same at every image size."""
-    base = rng.uniform(0, 1, (n, 3, 1, 1))
+def _draw_colours(rng: np.random.Generator, n: int, palette_size: int) -> tuple[Tensor, Tensor, Tensor]:
+    """n×3×1×1 object colours, background colours and the background pattern's second colours.
+
+    From a palette: a random allowed (object, background) pair, the pattern a small luma step away.
+    Free colours: uniform colours, the pattern's second colour up to 0.25 away per channel, and an
+    object colour turned away from a background it would blend into (see :func:`_foreground`).
+    """
+    if palette_size:
+        pairs = palette_pairs(palette_size)
+        if len(pairs) == 0:
+            raise DataError(f"data.palette_size: {palette_size} colours leave no object/background pair "
+                            f"{MIN_LUMA_GAP:g} luma apart; use at least 2")
+        obj, bg = pairs[torch.from_numpy(rng.integers(len(pairs), size=n))].unbind(1)
+        sign = torch.from_numpy(rng.choice([-1.0, 1.0], size=(n, 1, 1, 1))).float()
+        base = PALETTE[bg][..., None, None]
+        other = (base + 2 * PATTERN_SPREAD * sign).clamp(0, 1)
+        return PALETTE[obj][..., None, None], base, other
+    base = torch.from_numpy(rng.uniform(0, 1, (n, 3, 1, 1))).float()
+    other = (base + torch.from_numpy(rng.uniform(-0.25, 0.25, (n, 3, 1, 1))).float()).clamp(0, 1)
+    colour = torch.from_numpy(rng.uniform(0, 1, (n, 3, 1, 1))).float()
+    shift = torch.from_numpy(rng.uniform(-0.15, 0.15, (n, 3, 1, 1))).float()
+    return _foreground(base, other, colour, shift), base, other
+
+
+def _foreground(base: Tensor, other: Tensor, colour: Tensor, shift: Tensor) -> Tensor:
+    """Free colours: the random ``colour``, unless it is close to the background's mean colour; then
+    every channel of that mean is turned half-way round (plus a random ``shift``)."""
+    mean = (base + other) / 2
+    close = (colour - mean).norm(dim=1, keepdim=True) < 0.5
+    return torch.where(close, (mean + 0.5 + shift) % 1.0, colour)
+
+
+def _draw_backgrounds(rng: np.random.Generator, n: int, kinds: tuple[str, ...]) -> dict[str, Tensor]:
+    """Per-image background parameters: a pattern kind (index into BACKGROUNDS), direction, frequency,
+    phase and a coarse noise grid. Drawn up front, so that a set looks the same at every image size."""
+    allowed = torch.tensor([BACKGROUNDS.index(kind) for kind in kinds])
     return {
-        "kind": torch.from_numpy(rng.integers(len(_BACKGROUNDS), size=n)),
-        "base": torch.from_numpy(base).float(),
-        "other": torch.from_numpy((base + rng.uniform(-0.25, 0.25, (n, 3, 1, 1))).clip(0, 1)).float(),
+        "kind": allowed[torch.from_numpy(rng.integers(len(allowed), size=n))],
         "theta": torch.from_numpy(rng.uniform(0, 2 * math.pi, (n, 1, 1))).float(),
         "freq": torch.from_numpy(rng.uniform(2.0, 5.0, (n, 1, 1))).float(),  # periods per image
         "phase": torch.from_numpy(rng.uniform(0, 2 * math.pi, (n, 1, 1))).float(),
@@ -152,50 +226,42 @@ def _draw_backgrounds(rng: np.random.Generator, n: int) -> dict[str, Tensor]:
     }
 
 
-def _backgrounds(p: dict[str, Tensor], size: int) -> Tensor:
+def _backgrounds(p: dict[str, Tensor], base: Tensor, other: Tensor, size: int) -> Tensor:
     """Float n×3×size×size in [0, 1]: each image's two colours mixed by its pattern."""
     ys, xs = torch.meshgrid(torch.linspace(-0.5, 0.5, size), torch.linspace(-0.5, 0.5, size), indexing="ij")
     mix = torch.empty(len(p["kind"]), 1, size, size)
-    for k, name in enumerate(_BACKGROUNDS):
+    for k, name in enumerate(BACKGROUNDS):
         idx = (p["kind"] == k).nonzero().squeeze(1)
         cos, sin = p["theta"][idx].cos(), p["theta"][idx].sin()
         along, across = xs * cos + ys * sin, ys * cos - xs * sin  # coordinates along a random direction
         mix[idx, 0] = _pattern(name, along, across, p["freq"][idx], p["phase"][idx], p["noise"][idx])
-    return p["base"] + (p["other"] - p["base"]) * mix
-
-
-def _foreground(background: Tensor, colour: Tensor, shift: Tensor) -> Tensor:
-    """n×3×1×1 object colours: the random ``colour``, unless it is close to the background's mean
-    colour; then every channel of that mean is turned half-way round (plus a random ``shift``)."""
-    mean = background.mean(dim=(2, 3), keepdim=True)
-    close = (colour - mean).norm(dim=1, keepdim=True) < 0.5
-    return torch.where(close, (mean + 0.5 + shift) % 1.0, colour)
+    return base + (other - base) * mix
 
 
 @lru_cache(maxsize=4)
-def generate_shapes(num_images: int, image_size: int, seed: int) -> ImageSet:
+def generate_shapes(num_images: int, image_size: int, seed: int, style: ShapesStyle = ShapesStyle()) -> ImageSet:
     """``num_images`` shapes images at ``image_size`` px, balanced over the classes; deterministic by seed."""
     rng = np.random.default_rng(seed)
     n = num_images
     labels = torch.from_numpy(rng.permutation(np.arange(n) % len(SHAPES)))
-    radii = torch.from_numpy(rng.uniform(0.2, 0.42, n) * image_size).float()
+    radii = torch.from_numpy(rng.uniform(*style.object_scale, n) * image_size).float()
     margin = radii * 0.95  # keeps the shape's unit disc (almost) inside the image
     centres = margin[:, None] + torch.from_numpy(rng.uniform(0, 1, (n, 2))).float() * (image_size - 2 * margin)[:, None]
-    angles = torch.from_numpy(rng.uniform(0, 2 * math.pi, n)).float()
-    backgrounds = _draw_backgrounds(rng, n)
-    colours = torch.from_numpy(rng.uniform(0, 1, (n, 3, 1, 1))).float()
-    shifts = torch.from_numpy(rng.uniform(-0.15, 0.15, (n, 3, 1, 1))).float()
+    turn = math.radians(style.rotation_range)
+    angles = torch.from_numpy(rng.uniform(-turn, turn, n)).float()
+    backgrounds = _draw_backgrounds(rng, n, style.backgrounds)
+    colours, bases, others = _draw_colours(rng, n, style.palette_size)
 
     images = torch.empty(n, 3, image_size, image_size, dtype=torch.uint8)
     masks = torch.empty(n, image_size, image_size, dtype=torch.bool)
     step = max(1, _PIXELS_PER_CHUNK // (image_size * image_size))
     for start in range(0, n, step):
         part = slice(start, start + step)
-        background = _backgrounds({key: value[part] for key, value in backgrounds.items()}, image_size)
-        colour = _foreground(background, colours[part], shifts[part])
+        background = _backgrounds({key: value[part] for key, value in backgrounds.items()},
+                                  bases[part], others[part], image_size)
         alpha = coverage(labels[part], centres[part], radii[part], angles[part], image_size)
         masks[part] = alpha >= 0.5
-        image = background + (colour - background) * alpha[:, None]
+        image = background + (colours[part] - background) * alpha[:, None]
         images[part] = (image * 255).round_().clamp_(0, 255).to(torch.uint8)
     return ImageSet(images=images, labels=labels.long(), masks=masks, class_names=list(CLASS_NAMES), name="shapes")
 
@@ -204,4 +270,5 @@ def load_shapes(cfg: DataConfig) -> Split:
     """The shapes set of ``cfg.num_images`` images, split by ``cfg.eval_fraction`` (stratified)."""
     if cfg.num_images <= 0:
         raise DataError("data.num_images: the shapes set is generated, give how many images to make (e.g. 6000)")
-    return holdout_split(generate_shapes(cfg.num_images, cfg.image_size, cfg.seed), cfg.eval_fraction, cfg.seed)
+    data = generate_shapes(cfg.num_images, cfg.image_size, cfg.seed, ShapesStyle.from_config(cfg))
+    return holdout_split(data, cfg.eval_fraction, cfg.seed)

@@ -20,6 +20,7 @@ from labbench.config import DataConfig
 from labbench.data.split import cap_split
 from labbench.data.store import ImageSet, Split, fit_square
 from labbench.errors import DataError
+from labbench.sources import SOURCES
 
 DEFAULT_ROOT = Path.home() / ".cache" / "labbench" / "datasets"
 STL10_CLASSES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]
@@ -27,9 +28,8 @@ STL10_CLASSES = ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monk
 
 @dataclass(frozen=True)
 class TorchvisionSet:
-    """How to open one dataset: its title, the files it expects under the root, and its two splits."""
+    """How to open one dataset: the files it expects under the root, and its two splits."""
 
-    title: str
     expects: str
     open: Callable[[str, bool, bool], object]  # (root, train, download) -> torchvision dataset
 
@@ -43,13 +43,13 @@ def _split_named(cls: type, train_split: str) -> Callable[[str, bool, bool], obj
 
 
 SETS: dict[str, TorchvisionSet] = {
-    "cifar10": TorchvisionSet("CIFAR-10", "cifar-10-batches-py/", _train_flag(datasets.CIFAR10)),
-    "cifar100": TorchvisionSet("CIFAR-100", "cifar-100-python/", _train_flag(datasets.CIFAR100)),
+    "cifar10": TorchvisionSet("cifar-10-batches-py/", _train_flag(datasets.CIFAR10)),
+    "cifar100": TorchvisionSet("cifar-100-python/", _train_flag(datasets.CIFAR100)),
     # STL-10 trains self-supervised methods on its 100 000 unlabeled images plus the 5 000 labelled ones.
-    "stl10": TorchvisionSet("STL-10", "stl10_binary/", _split_named(datasets.STL10, "train+unlabeled")),
-    "mnist": TorchvisionSet("MNIST", "MNIST/raw/", _train_flag(datasets.MNIST)),
-    "fashion_mnist": TorchvisionSet("Fashion-MNIST", "FashionMNIST/raw/", _train_flag(datasets.FashionMNIST)),
-    "svhn": TorchvisionSet("SVHN", "train_32x32.mat and test_32x32.mat", _split_named(datasets.SVHN, "train")),
+    "stl10": TorchvisionSet("stl10_binary/", _split_named(datasets.STL10, "train+unlabeled")),
+    "mnist": TorchvisionSet("MNIST/raw/", _train_flag(datasets.MNIST)),
+    "fashion_mnist": TorchvisionSet("FashionMNIST/raw/", _train_flag(datasets.FashionMNIST)),
+    "svhn": TorchvisionSet("train_32x32.mat and test_32x32.mat", _split_named(datasets.SVHN, "train")),
 }
 
 
@@ -76,24 +76,24 @@ def to_image_set(ds: object, image_size: int, name: str) -> ImageSet:
 
 
 def _open(source: str, root: str, train: bool, download: bool) -> object:
-    spec = SETS[source]
+    spec, title = SETS[source], SOURCES[source].title
     try:
         return spec.open(root, train, download)
     except (OSError, RuntimeError) as err:  # URLError is an OSError
         # torchvision reports both a missing dataset and a failed download as RuntimeError
         if download:
             raise DataError(
-                f"could not download {spec.title} into {root}: {err}. Check the network, or put the "
+                f"could not download {title} into {root}: {err}. Check the network, or put the "
                 f"files there by hand ({spec.expects})"
             ) from None
         if isinstance(err, RuntimeError):
             raise DataError(
-                f"{spec.title} was not found in {root} (expected {spec.expects}). Put the dataset files "
+                f"{title} was not found in {root} (expected {spec.expects}). Put the dataset files "
                 "there, or set data.download=true to let torchvision download them"
             ) from None
-        raise DataError(f"could not read {spec.title} from {root}: {err}") from None
+        raise DataError(f"could not read {title} from {root}: {err}") from None
     except Exception as err:  # the format readers raise assorted errors on truncated or foreign files
-        raise DataError(f"could not read {spec.title} from {root}: the files look damaged ({err!r})") from None
+        raise DataError(f"could not read {title} from {root}: the files look damaged ({err!r})") from None
 
 
 @lru_cache(maxsize=2)

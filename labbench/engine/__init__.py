@@ -1,4 +1,4 @@
-"""The training engine: trainer loop, schedules, control, checkpoints, monitors."""
+"""The training engine: trainer loop, control, checkpoints (and a run rebuilt from its last one), monitors."""
 
 from labbench.engine.control import Control
 from labbench.engine.events import CheckpointEvent, EpochEvent, Event, FinishedEvent, LogEvent, StepEvent

@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from labbench.config import DataConfig, RunConfig
+from labbench.config import DataConfig
 from labbench.errors import NotEnoughMemory
+from labbench.run_config import RunConfig
 
 #: an upper bound on a step's kept bytes per byte of input images (every preset measured at 32 px:
 #: jigsaw 140, SimCLR 490, BYOL 980, MoCo v3 4 060, DINO's multi-crop ViT 5 020); a batch that stays

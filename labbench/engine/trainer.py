@@ -2,22 +2,26 @@
 
 ``Trainer(config, callbacks, control).fit()`` blocks until the run ends and reports everything as
 plain event dataclasses (``labbench.engine.events``). Checkpoints are atomic and hold every random
-state, so a stopped run resumes exactly where it left off.
+state, so a stopped run resumes exactly where it left off. A time budget (``train.time_budget_s``,
+training seconds: pauses, monitors and saving are not counted) fits every schedule to the steps that
+fit: the loop measures its own speed over the first steps and plans the rest of the run from it.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from labbench import distributed
 from labbench.atomic import atomic_write_text
-from labbench.config import RunConfig, config_hash, dump_toml, to_dict
-from labbench.data import load_split
+from labbench.config import to_dict
+from labbench.data import ImageSet, load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from labbench.engine.clock import Throughput, TrainingClock
 from labbench.engine.control import Control
 from labbench.engine.device import default_threads, describe, resolve_device, use_bf16
 from labbench.engine.events import (
@@ -27,12 +31,14 @@ from labbench.engine.events import (
     FinishedEvent,
     LogEvent,
     ProbeEvent,
+    ReferenceEvent,
     StepEvent,
     event_to_record,
 )
 from labbench.engine.footprint import check_step_fits, check_store_fits
-from labbench.engine.monitors import MonitorSets, run_monitors
-from labbench.engine.optim import build_optimizer, scaled_lr
+from labbench.engine.monitors import MonitorSets, reference_knn, run_monitors
+from labbench.engine.optim import build_optimizer
+from labbench.engine.plan import Plan
 from labbench.engine.resume import (
     Position,
     check_resume_changes,
@@ -41,10 +47,10 @@ from labbench.engine.resume import (
     schedule_offset,
     shift_schedule,
 )
-from labbench.engine.schedules import cosine_schedule
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, StorageError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
-from labbench.methods import build_method
+from labbench.methods import Method, build_method
+from labbench.run_config import RunConfig, config_hash, dump_toml
 from labbench.runlock import RunLock
 from labbench.runs import (
     CONFIG_NAME,
@@ -56,8 +62,12 @@ from labbench.runs import (
     discard_run_leftovers,
     load_run_config,
 )
+from labbench.torch_private import drop_compiled_forward
 
 Callback = Callable[[Event], None]
+
+#: steps timed (after the first, which warms up) before a time budget plans the rest of the run
+CALIBRATION_STEPS = 10
 
 
 class _Stop(Exception):
@@ -84,16 +94,56 @@ class Trainer:
         self.control = control or Control()
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.runs_root = runs_root
-        self.method = None
+        # -- where the run stands (saved in every checkpoint) --
         self.step = 0
         self.epoch = 0
+        self.batch_in_epoch = 0
+        self.plan: Plan | None = None
+        self.budget_fitted = False  # a time budget has planned the run from the measured speed
+        self.reference: ReferenceEvent | None = None
         #: the last epoch's probe arrays (attention, reconstructions, collapse signals), for a running run's viewers
         self.latest_probe: ProbeEvent | None = None
+        # -- what _setup builds --
+        self.device = torch.device("cpu")
+        self.world, self.rank = 1, 0
+        self.bf16 = False
+        self.train_set: ImageSet | None = None
+        self.eval_set: ImageSet | None = None
+        self.images: torch.Tensor | None = None  # the training images, on the device when they fit
+        self.method: Method | None = None
+        self.model: torch.nn.Module | None = None  # the method, or its DistributedDataParallel wrapper
+        self.optimizer: torch.optim.Optimizer | None = None
+        self.augment_gen: torch.Generator | None = None
+        self.monitor_sets: MonitorSets | None = None
+        self.probes: ProbeSet | None = None
+        self.clock = TrainingClock()  # restarted when the loop starts, at the training time a resumed run had spent
+        self._trained_before = 0.0
+        self.data_signature = ""  # which training images, in which order (saved: a resume checks it)
+        # -- the run folder: held, and written, only by the main process --
+        self._lock: RunLock | None = None
+        self._metrics: MetricsLog | None = None
+        self._recording = False  # this session writes the run's history (a failed resume does not)
+        self._saved_step: int | None = None  # the step of the last checkpoint on disk
+        # -- the loop's running sums, read back from the device every log_every_steps steps --
+        self._loss_sum = torch.zeros(())
+        self._bad_step = torch.full((), -1, dtype=torch.long)  # the first step whose loss was not finite
+        self._window: Throughput | None = None  # steps since the last StepEvent
+        self._epoch_rate: Throughput | None = None  # steps since the epoch (or the monitors) began
+        self._calibration: tuple[int, float] | None = None  # (step, seconds) where the budget's timing began
+        self._first_report_due = True  # the first step is reported at once: the plots get a point right after Start
 
     @classmethod
     def resume(cls, run_dir: str | Path, callbacks: Iterable[Callback] = (), control: Control | None = None) -> Trainer:
         """Continue the run in ``run_dir`` from its last checkpoint, with its own config."""
         return cls(load_run_config(run_dir), callbacks, control, run_dir=run_dir)
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return self.plan.steps_per_epoch
+
+    @property
+    def total_steps(self) -> int:
+        return self.plan.total_steps
 
     # -- events -------------------------------------------------------------------------------
 
@@ -117,78 +167,19 @@ class Trainer:
     def _setup(self) -> None:
         cfg = self.config
         torch.set_num_threads(cfg.train.num_threads or default_threads(distributed.local_world_size()))
-        self.device = resolve_device(cfg.train.device)
-        distributed.init_from_env(self.device.type)
-        if self.device.type == "cuda" and distributed.world_size() > 1:
-            self.device = torch.device("cuda", distributed.rank() % torch.cuda.device_count())
-            torch.cuda.set_device(self.device)
-        self.world, self.rank = distributed.world_size(), distributed.rank()
-        self.bf16 = use_bf16(cfg.train.precision, self.device)
-
+        self._join_processes()
         if distributed.is_main():
             self._open_run_folder()
         self._log(f"device: {describe(self.device)}" + (", bf16 autocast" if self.bf16 else ", fp32")
                   + (f", {self.world} processes" if self.world > 1 else ""))
-
         check_store_fits(cfg.data)  # before decoding: refused with the numbers instead of dying
-        split = load_split(cfg.data)
-        for path, reason in split.train.skipped + split.eval.skipped:
-            self._log(f"skipped {path}: {reason}", "warning")
-        self.train_set, self.eval_set = split.train, split.eval
-        batch = cfg.train.batch_size
-        if batch % self.world:
-            raise ConfigError(f"train.batch_size: {batch} does not divide among {self.world} processes")
-        self.steps_per_epoch = len(self.train_set) // batch
-        if self.steps_per_epoch == 0:
-            raise ConfigError(
-                f"train.batch_size: {batch} is larger than the training split ({len(self.train_set)} images); "
-                "lower the batch size or use more images"
-            )
-        self.total_steps = self.steps_per_epoch * cfg.train.epochs
-        if cfg.train.max_steps:
-            self.total_steps = min(self.total_steps, cfg.train.max_steps)
-        self._log(f"data: {cfg.data.source}, {len(self.train_set)} train / {len(self.eval_set)} eval images "
-                  f"at {cfg.data.image_size} px; {self.steps_per_epoch} steps per epoch")
-
-        # Small sets live on the device once, as uint8: batches are then gathered there, no copies.
-        self.images = self.train_set.images
-        if self.device.type == "cuda" and self.images.numel() < 0.25 * torch.cuda.mem_get_info(self.device)[0]:
-            self.images = self.images.to(self.device)
-
-        torch.manual_seed(cfg.train.seed)
-        method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
-        if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
-            method = method.to(memory_format=torch.channels_last)
-        check_step_fits(method, cfg, self.device, batch // self.world)
-        self.method = method
-        self.model = method
-        if self.world > 1:
-            if cfg.train.sync_batchnorm and self.device.type != "cuda":
-                self._log("train.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on the CPU each "
-                          "process keeps its own batch statistics", "warning")
-            elif cfg.train.sync_batchnorm:
-                method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
-                self.method = method
-            self.model = torch.nn.parallel.DistributedDataParallel(
-                method, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                find_unused_parameters=method.has_unused_parameters,
-            )
-        self.optimizer = build_optimizer(
-            method.param_groups(cfg.optim.weight_decay), cfg.optim, batch, fused=self.device.type == "cuda"
-        )
-        peak = scaled_lr(cfg.optim, batch)
-        warmup = int(round(cfg.optim.warmup_epochs * self.steps_per_epoch))
-        self.lr_schedule = cosine_schedule(peak, peak * cfg.optim.min_lr_ratio, self.total_steps, warmup)
-        wd_end = cfg.optim.weight_decay_end
-        self.wd_schedule = None if wd_end is None else cosine_schedule(cfg.optim.weight_decay, wd_end, self.total_steps)
-        if cfg.train.compile:
-            method.encoder.compile()
-
+        self._load_data()
+        self.data_signature = data_signature(self.train_set, cfg.data.root)
+        self._build_model()
+        check_step_fits(self.method, cfg, self.device, cfg.train.batch_size // self.world)
         self.augment_gen = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 1 + self.rank)
         self.monitor_sets = MonitorSets.choose(self.train_set, self.eval_set, cfg.eval, cfg.train.seed)
         self.probes = ProbeSet.choose(self.eval_set, cfg.eval.probe_images, cfg.train.seed)
-        self.batch_in_epoch = 0
-        self.data_signature = data_signature(self.train_set, cfg.data.root)
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
         else:
@@ -221,6 +212,62 @@ class Trainer:
             self._metrics.append({"kind": RESUMED, "step": position.step, "epoch": position.epoch,
                                   "time": time.strftime("%Y-%m-%d %H:%M:%S")})
 
+    def _join_processes(self) -> None:
+        """The device, and under torchrun the process group (one GPU per process)."""
+        self.device = resolve_device(self.config.train.device)
+        distributed.init_from_env(self.device.type)
+        if self.device.type == "cuda" and distributed.world_size() > 1:
+            self.device = torch.device("cuda", distributed.rank() % torch.cuda.device_count())
+            torch.cuda.set_device(self.device)
+        self.world, self.rank = distributed.world_size(), distributed.rank()
+        self.bf16 = use_bf16(self.config.train.precision, self.device)
+
+    def _load_data(self) -> None:
+        cfg = self.config
+        split = load_split(cfg.data)
+        for path, reason in split.train.skipped + split.eval.skipped:
+            self._log(f"skipped {path}: {reason}", "warning")
+        self.train_set, self.eval_set = split.train, split.eval
+        batch = cfg.train.batch_size
+        if batch % self.world:
+            raise ConfigError(f"train.batch_size: {batch} does not divide among {self.world} processes")
+        steps_per_epoch = len(self.train_set) // batch
+        if steps_per_epoch == 0:
+            raise ConfigError(
+                f"train.batch_size: {batch} is larger than the training split ({len(self.train_set)} images); "
+                "lower the batch size or use more images"
+            )
+        self.plan = Plan.make(cfg, steps_per_epoch)
+        self._log(f"data: {cfg.data.source}, {len(self.train_set)} train / {len(self.eval_set)} eval images "
+                  f"at {cfg.data.image_size} px; {steps_per_epoch} steps per epoch")
+        # Small sets live on the device once, as uint8: batches are then gathered there, no copies.
+        self.images = self.train_set.images
+        if self.device.type == "cuda" and self.images.numel() < 0.25 * torch.cuda.mem_get_info(self.device)[0]:
+            self.images = self.images.to(self.device)
+
+    def _build_model(self) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.train.seed)
+        method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
+        if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
+            method = method.to(memory_format=torch.channels_last)
+        self.method = self.model = method
+        if self.world > 1:
+            if cfg.train.sync_batchnorm and self.device.type != "cuda":
+                self._log("train.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on the CPU each "
+                          "process keeps its own batch statistics", "warning")
+            elif cfg.train.sync_batchnorm:
+                method = torch.nn.SyncBatchNorm.convert_sync_batchnorm(method)
+                self.method = method
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                method, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=method.has_unused_parameters,
+            )
+        self.optimizer = build_optimizer(method.param_groups(cfg.optim.weight_decay), cfg.optim,
+                                         cfg.train.batch_size, fused=self.device.type == "cuda")
+        if cfg.train.compile:
+            method.encoder.compile()
+
     # -- checkpoints --------------------------------------------------------------------------
 
     def _state(self) -> dict:
@@ -237,9 +284,13 @@ class Trainer:
             "batch_in_epoch": self.batch_in_epoch,
             # what the position is counted over: a resume with other data or batch must realign
             "batch_size": self.config.train.batch_size,
-            "steps_per_epoch": self.steps_per_epoch,
+            "steps_per_epoch": self.plan.steps_per_epoch,
             "train_images": len(self.train_set),
             "data_signature": self.data_signature,
+            "planned_steps": self.plan.total_steps,
+            "budget_fitted": self.budget_fitted,
+            "trained_seconds": self.clock.seconds(),
+            "reference": None if self.reference is None else [self.reference.raw_pixels_knn, self.reference.untrained_knn],
             "augment_rng": self.augment_gen.get_state(),
             "torch_rng": torch.get_rng_state(),
         }
@@ -247,7 +298,8 @@ class Trainer:
     def _save(self) -> None:
         if not distributed.is_main() or self.run_dir is None:
             return
-        with self.control.saving():  # a second Ctrl+C now waits for the file instead of abandoning it
+        # a second Ctrl+C during the write waits for the file instead of abandoning it
+        with self.clock.excluded(), self.control.saving():
             path = save_checkpoint(self.run_dir / "checkpoints" / CHECKPOINT_NAME, self._state())
         self._saved_step = self.step
         self._emit(CheckpointEvent(str(path), self.step, self.epoch))
@@ -264,16 +316,20 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
         except (KeyError, RuntimeError, ValueError) as err:
             raise CheckpointError(f"{path}: does not fit this run's model ({str(err).splitlines()[0]})") from None
-        position, notes = resume_position(state, self.config.train.batch_size, self.steps_per_epoch,
+        position, notes = resume_position(state, self.config.train.batch_size, self.plan.steps_per_epoch,
                                           self.data_signature, len(self.train_set))
         self.step, self.epoch, self.batch_in_epoch = position.step, position.epoch, position.batch_in_epoch
         self._saved_step = int(state["step"])
-        offset = schedule_offset(position, self.steps_per_epoch)
-        if offset:  # the schedules continue from the epoch reached, not from the step count
-            self.lr_schedule = shift_schedule(self.lr_schedule, offset)
-            if self.wd_schedule is not None:
-                self.wd_schedule = shift_schedule(self.wd_schedule, offset)
-            self.total_steps = min(self.total_steps + offset, self.config.train.max_steps or self.total_steps + offset)
+        if "trained_seconds" in state:
+            self._trained_before = float(state["trained_seconds"])
+        replan = notes or any(c.key in ("train.epochs", "train.max_steps", "train.time_budget_s") for c in changes)
+        if "planned_steps" in state and not replan:
+            # the schedules the run was following (a budget may have fitted them)
+            self.plan = Plan.make(self.config, self.plan.steps_per_epoch, state["planned_steps"])
+            self.budget_fitted = bool(state["budget_fitted"])
+        self._continue_schedules(schedule_offset(position, self.plan.steps_per_epoch))
+        if state.get("reference") is not None:
+            self.reference = ReferenceEvent(*state["reference"])
         self.augment_gen.set_state(state["augment_rng"])
         torch.set_rng_state(state["torch_rng"])
         if changes and distributed.is_main():
@@ -283,6 +339,14 @@ class Trainer:
             self._log(note, "warning")
         self._start_recording(position)
         self._log(f"resumed from {path} at step {self.step} (epoch {self.epoch + 1})")
+
+    def _continue_schedules(self, offset: int) -> None:
+        """After an epoch changed length the step count runs ``offset`` steps ahead of the epochs done:
+        shift the plan so that every schedule continues from the epoch reached, not the step count."""
+        if offset:
+            plan = self.plan
+            self.plan = replace(plan, total_steps=plan.total_steps + offset, lr=shift_schedule(plan.lr, offset),
+                                weight_decay=None if plan.weight_decay is None else shift_schedule(plan.weight_decay, offset))
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -294,9 +358,9 @@ class Trainer:
         the rows are pinned: copying one to the GPU then never stalls the host (no sync per step).
         """
         g = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + epoch)
-        b = self.config.train.batch_size
-        perm = torch.randperm(len(self.train_set), generator=g)[: self.steps_per_epoch * b]
-        order = perm.view(self.steps_per_epoch, b)[:, self.rank :: self.world].contiguous()
+        b, steps = self.config.train.batch_size, self.plan.steps_per_epoch
+        perm = torch.randperm(len(self.train_set), generator=g)[: steps * b]
+        order = perm.view(steps, b)[:, self.rank :: self.world].contiguous()
         return order.pin_memory() if self.device.type == "cuda" else order
 
     def _batch(self, idx: torch.Tensor) -> torch.Tensor:
@@ -308,122 +372,155 @@ class Trainer:
         return self.images[idx.to(self.device, non_blocking=True)]
 
     def _train_step(self, images: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        plan, step = self.plan, self.step
         for group in self.optimizer.param_groups:
-            group["lr"] = float(self.lr_schedule[self.step])  # a numpy scalar would not load with weights_only
-            if self.wd_schedule is not None and group["weight_decay"] > 0:
-                group["weight_decay"] = float(self.wd_schedule[self.step])
-        self.method.before_step(self.step / self.steps_per_epoch)
+            group["lr"] = float(plan.lr[step])  # a numpy scalar would not load with weights_only
+            if plan.weight_decay is not None and group["weight_decay"] > 0:
+                group["weight_decay"] = float(plan.weight_decay[step])
+        self.method.before_step(plan.schedule_epoch(step))
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
             # a method with per-image state (a memory bank) is told which images it sees
             extra = {"indices": idx.to(self.device, non_blocking=True)} if self.method.needs_indices else {}
             loss, metrics = self.model(images, self.augment_gen, **extra)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self.method.before_optimizer_step(self.epoch)
+        self.method.before_optimizer_step(plan.schedule_epoch(step))
         if self.config.optim.clip_grad:
             torch.nn.utils.clip_grad_norm_(self.method.parameters(), self.config.optim.clip_grad)
         self.optimizer.step()
-        self.method.after_step(self.step, self.total_steps)
+        self.method.after_step(step, plan.total_steps)
         return loss, metrics
 
-    def _first_step_with_fallback(self, images: torch.Tensor, idx: torch.Tensor):
+    def _first_step(self, images: torch.Tensor, idx: torch.Tensor):
         """torch.compile can fail on exotic set-ups: fall back to eager instead of failing the run."""
         try:
             return self._train_step(images, idx)
         except Exception as err:  # noqa: BLE001 — any compiler failure
             if not self.config.train.compile:
                 raise
-            for module in self.method.modules():
-                module._compiled_call_impl = None
+            drop_compiled_forward(self.method)
             self._log(f"torch.compile failed ({type(err).__name__}); continuing without it", "warning")
             return self._train_step(images, idx)
 
     def _loop(self) -> str:
-        cfg = self.config.train
-        log_every = cfg.log_every_steps
-        started = time.perf_counter()
-        loss_sum = torch.zeros((), device=self.device)
-        bad_step = torch.full((), -1, device=self.device, dtype=torch.long)
-        window_steps, window_start = 0, time.perf_counter()
-        epoch_images, epoch_start = 0, time.perf_counter()
-        first = True
-        while self.epoch < cfg.epochs and self.step < self.total_steps:
+        """Epochs of steps until the plan is done; monitors and a checkpoint at the epoch ends."""
+        self.clock = TrainingClock(already=self._trained_before)
+        self._loss_sum = torch.zeros((), device=self.device)
+        self._bad_step = torch.full((), -1, device=self.device, dtype=torch.long)
+        self._window, self._epoch_rate = Throughput(self.clock), Throughput(self.clock)
+        step_fn = self._first_step
+        while self.epoch < self.config.train.epochs and self.step < self.plan.total_steps:
             order = self._epoch_order(self.epoch)
-            while self.batch_in_epoch < self.steps_per_epoch and self.step < self.total_steps:
-                if self.control.is_paused:
-                    paused_at = time.perf_counter()
-                    self._log(f"paused at step {self.step}")
-                    self.control.wait_if_paused()
-                    idle = time.perf_counter() - paused_at
-                    window_start += idle
-                    epoch_start += idle
-                    started += idle
-                if self.control.stop_requested:
-                    raise _Stop
+            while self.batch_in_epoch < self.plan.steps_per_epoch and self.step < self.plan.total_steps:
+                self._obey_control()
                 idx = order[self.batch_in_epoch]
-                images = self._batch(idx)
-                step_fn = self._first_step_with_fallback if first else self._train_step
-                loss, metrics = step_fn(images, idx)
-                first = False
-                loss = loss.detach()
-                loss_sum += loss
-                bad_step = torch.where(torch.isfinite(loss) | (bad_step >= 0), bad_step, self.step)
-                self.step += 1
-                self.batch_in_epoch += 1
-                window_steps += 1
-                epoch_images += cfg.batch_size
-                over_budget = bool(cfg.time_budget_s) and time.perf_counter() - started > cfg.time_budget_s
-                if self.world > 1:  # all processes must stop at one step: they agree every log_every steps (a collective)
-                    over_budget = self.step % log_every == 0 and distributed.any_rank(over_budget, self.device)
-                if over_budget:  # before the log below, so that the last step is always reported
-                    self._log(f"time budget of {cfg.time_budget_s:g} s reached at step {self.step}")
-                    self.total_steps = self.step
-                at_epoch_end = self.batch_in_epoch == self.steps_per_epoch or self.step == self.total_steps
-                if self.step % log_every == 0 or at_epoch_end:
-                    self._check_finite(bad_step, loss)
-                    now = time.perf_counter()
-                    self._emit(StepEvent(
-                        step=self.step, epoch=self.epoch, total_steps=self.total_steps,
-                        # the mean over every process's images, like the one-process loss
-                        loss=float(distributed.all_reduce_mean(loss_sum)) / window_steps,
-                        lr=float(self.lr_schedule[self.step - 1]),
-                        momentum=self.method.current_momentum(),
-                        images_per_sec=window_steps * cfg.batch_size / max(now - window_start, 1e-9),
-                        metrics={k: float(v) for k, v in metrics.items()},
-                    ))
-                    loss_sum.zero_()
-                    window_steps, window_start = 0, now
-            finished_epoch = self.batch_in_epoch == self.steps_per_epoch
-            ips = epoch_images / max(time.perf_counter() - epoch_start, 1e-9)
-            if finished_epoch:
-                self.epoch += 1
-                self.batch_in_epoch = 0
-            last = self.epoch >= cfg.epochs or self.step >= self.total_steps
-            if (finished_epoch and self.epoch % self.config.eval.every_epochs == 0) or last:
-                self._epoch_end(ips)
-            if (finished_epoch and self.epoch % cfg.checkpoint_every_epochs == 0) or last:
-                self._save()
-            # monitors and checkpoints are not training time: start the next throughput windows after them
-            epoch_images, epoch_start = 0, time.perf_counter()
-            window_start = epoch_start
+                loss, metrics = step_fn(self._batch(idx), idx)
+                step_fn = self._train_step
+                self._count(loss.detach())
+                self._fit_to_budget()
+                if self._should_report():
+                    self._report_step(metrics)
+            self._end_epoch()
         return "completed"
 
-    def _check_finite(self, bad_step: torch.Tensor, loss: torch.Tensor) -> None:
-        bad = int(distributed.all_reduce_max(bad_step))  # every process stops, not only the one that saw it
-        if bad >= 0:
-            raise TrainingDiverged(bad, float(loss))
+    def _obey_control(self) -> None:
+        if self.control.is_paused:
+            self._log(f"paused at step {self.step}")
+            with self.clock.excluded():
+                self.control.wait_if_paused()
+        if self.control.stop_requested:
+            raise _Stop
 
-    def _epoch_end(self, images_per_sec: float) -> None:
-        found = run_monitors(self.method, self.monitor_sets, self.config.eval, self.config.data.image_size,
-                             self.device, self.bf16)
+    def _count(self, loss: torch.Tensor) -> None:
+        """Book one finished step (no host sync: sums stay on the device)."""
+        self._loss_sum += loss
+        self._bad_step = torch.where(torch.isfinite(loss) | (self._bad_step >= 0), self._bad_step, self.step)
+        self.step += 1
+        self.batch_in_epoch += 1
+        self._window.add()
+        self._epoch_rate.add()
+        if self._calibration is None:  # the first step warms up; the budget's timing starts after it
+            self._calibration = (self.step, self.clock.seconds())
+
+    def _fit_to_budget(self) -> None:
+        """With a time budget: after CALIBRATION_STEPS timed steps, plan the run to the steps that fit
+        (every schedule follows); stop when the budget is spent."""
+        budget = self.config.train.time_budget_s
+        if not budget:
+            return
+        start_step, start_seconds = self._calibration
+        if not self.budget_fitted and self.step - start_step >= CALIBRATION_STEPS:
+            seconds_per_step = (self.clock.seconds() - start_seconds) / (self.step - start_step)
+            fit = self.step + int(max(budget - self.clock.seconds(), 0.0) / seconds_per_step)
+            fit = -int(distributed.all_reduce_max(torch.tensor(-fit, device=self.device)))  # every process agrees
+            self.budget_fitted = True
+            if fit < self.plan.total_steps:
+                self.plan = Plan.make(self.config, self.plan.steps_per_epoch, max(fit, self.step + 1))
+                self._log(f"time budget of {budget:g} s: {self.plan.total_steps} steps fit "
+                          f"({seconds_per_step * 1000:.0f} ms each); every schedule is fitted to them")
+        over = self.clock.seconds() > budget
+        if self.world > 1:  # all processes must stop at one step: they agree every log_every steps (a collective)
+            over = self.step % self.config.train.log_every_steps == 0 and distributed.any_rank(over, self.device)
+        if over:  # before the step report, so that the last step is always reported
+            self._log(f"time budget of {budget:g} s reached at step {self.step}")
+            self.plan = self.plan.stopped_at(self.step)
+
+    def _should_report(self) -> bool:
+        """The first step at once, then every log_every_steps and at the epoch's (or the run's) end."""
+        at_epoch_end = self.batch_in_epoch == self.plan.steps_per_epoch or self.step == self.plan.total_steps
+        return self._first_report_due or self.step % self.config.train.log_every_steps == 0 or at_epoch_end
+
+    def _report_step(self, metrics: dict[str, torch.Tensor]) -> None:
+        self._check_finite()
+        self._first_report_due = False
+        steps = self._window.steps
+        self._emit(StepEvent(
+            step=self.step, epoch=self.epoch, total_steps=self.plan.total_steps,
+            # the mean over every process's images, like the one-process loss
+            loss=float(distributed.all_reduce_mean(self._loss_sum)) / max(steps, 1),
+            lr=float(self.plan.lr[self.step - 1]),
+            momentum=self.method.current_momentum(),
+            images_per_sec=self._window.take() * self.config.train.batch_size,
+            metrics={k: float(v) for k, v in metrics.items()},
+        ))
+        self._loss_sum.zero_()
+
+    def _check_finite(self) -> None:
+        bad = int(distributed.all_reduce_max(self._bad_step))  # every process stops, not only the one that saw it
+        if bad >= 0:
+            raise TrainingDiverged(bad, float(self._loss_sum))
+
+    def _end_epoch(self) -> None:
+        """After the last step of an epoch (or of the run): monitors and a checkpoint, as configured."""
+        finished_epoch = self.batch_in_epoch == self.plan.steps_per_epoch
+        images_per_sec = self._epoch_rate.per_second() * self.config.train.batch_size
+        if finished_epoch:
+            self.epoch += 1
+            self.batch_in_epoch = 0
+        last = self.epoch >= self.config.train.epochs or self.step >= self.plan.total_steps
+        if (finished_epoch and self.epoch % self.config.eval.every_epochs == 0) or last:
+            with self.clock.excluded():
+                self._run_monitors(images_per_sec)
+        if (finished_epoch and self.epoch % self.config.train.checkpoint_every_epochs == 0) or last:
+            self._save()
+        self._epoch_rate = Throughput(self.clock)
+        self._window = Throughput(self.clock)
+
+    def _run_monitors(self, images_per_sec: float) -> None:
+        cfg = self.config
+        if self.reference is None:  # once per run, before its first k-NN point: the lines that point must clear
+            raw, untrained = reference_knn(cfg, self.monitor_sets, len(self.train_set), self.device)
+            self.reference = ReferenceEvent(raw, untrained)
+            self._emit(self.reference)
+        found = run_monitors(self.method, self.monitor_sets, cfg.eval, cfg.data.image_size, self.device, self.bf16)
         self._emit(EpochEvent(
             epoch=self.epoch, step=self.step, knn_accuracy=found.pop("knn_accuracy"),
             feature_std=found.pop("feature_std"), effective_rank=found.pop("effective_rank"),
             images_per_sec=images_per_sec, metrics=found,
         ))
-        if distributed.is_main() and self.run_dir is not None and self.config.eval.probe_images:
+        if distributed.is_main() and self.run_dir is not None and cfg.eval.probe_images:
             path, collapse = record_probes(self.method, self.probes, self.run_dir, self.epoch,
-                                           self.config.data.image_size, self.device)
+                                           cfg.data.image_size, self.device)
             self.latest_probe = ProbeEvent(self.epoch, self.step, str(path), collapse)
             self._emit(self.latest_probe)
 
@@ -433,13 +530,12 @@ class Trainer:
         A failure before a resumed run starts training (its folder in use, a refused change, a damaged
         checkpoint) is reported but not recorded in the folder: the run keeps the status it had.
         """
-        self._metrics, self._lock, self._recording, self._saved_step = None, None, False, None
         reason = ""
         try:
             try:
                 self._setup()
                 self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
-                          f"for {self.total_steps} steps")
+                          f"for {self.plan.total_steps} steps")
                 status = self._loop()
                 message = f"finished {self.step} steps"
             except _Stop:
@@ -466,16 +562,17 @@ class Trainer:
         except StorageError:
             pass  # the folder cannot take the record (disk full): the lock file keeps the outcome below
         finally:
-            if self._metrics is not None:
-                self._metrics.close()
-            if self._lock is not None:
-                outcome = f"{status}: {reason}" if reason else status
-                self._lock.release(outcome if self._recording else "")
+            self._close_run_folder(f"{status}: {reason}" if reason else status)
         return finished
+
+    def _close_run_folder(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+        if self._lock is not None:
+            self._lock.release(outcome if self._recording else "")
 
     def _resume_hint(self) -> str:
         if self._saved_step is None or self.run_dir is None:
             return ""
         return (f" The last checkpoint (step {self._saved_step}) is kept: "
                 f"labbench train --resume {self.run_dir} continues from it.")
-

@@ -1,8 +1,10 @@
-"""Look inside and measure: evaluation protocols and the arrays behind every inspector (no Qt here).
+"""Look inside and measure a model: the protocols' parts and the arrays behind every inspector (no Qt here).
 
-- ``checkpointed``: a run's method rebuilt from its folder (finished or still running)
+Functions of a model and images, below the engine: the trainer measures with them every epoch
+(k-NN, collapse signals, probe files). Scoring a finished run's folder into ``eval.json`` is
+``labbench.scoring``; rebuilding its method from the checkpoint is ``labbench.engine.checkpointed``.
+
 - ``features``, ``knn``, ``linear_probe``, ``finetune``, ``baselines``: the protocols and what they must beat
-- ``protocols``: ``evaluate_run`` -> ``eval.json``, and the cross-run results table
 - ``projection``: PCA / t-SNE / UMAP maps of features, nearest-neighbour retrieval
 - ``attention``: ViT CLS→patch attention, DINO's mass threshold, Jaccard against object masks
 - ``reconstruction``: MAE's original | masked | reconstruction | pasted

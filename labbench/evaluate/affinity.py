@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from labbench.evaluate.pairs import embed_views, two_views
+from labbench.models.modes import eval_mode
 
 
 @dataclass
@@ -64,12 +65,7 @@ def affinity_matrix(
     indices = torch.randperm(images.shape[0], generator=torch.Generator().manual_seed(seed))[:batch_size].sort().values
     device = torch.device(device)
     g = torch.Generator(device=device).manual_seed(seed)
-    was_training = method.training
-    method.eval()
-    try:
-        with torch.no_grad():
-            z1, z2, used = embed_views(method, two_views(method, images[indices].to(device), g), space)
-    finally:
-        method.train(was_training)
+    with eval_mode(method), torch.no_grad():
+        z1, z2, used = embed_views(method, two_views(method, images[indices].to(device), g), space)
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     return AffinityMatrix((z @ z.T).cpu().numpy(), positive_pairs(batch_size), indices.numpy(), used)

@@ -18,6 +18,7 @@ from torch import Tensor, nn
 from labbench.augment import resize_center
 from labbench.errors import ConfigError
 from labbench.models import VisionTransformer
+from labbench.models.modes import eval_mode
 
 #: DINO's figures keep the patches holding 60 % of the attention mass
 DEFAULT_MASS = 0.6
@@ -85,13 +86,8 @@ def attention_maps(
     :func:`attention_backbone` picks. ``image_size`` defaults to the images' own size."""
     vit = attention_backbone(model)
     size = image_size or images.shape[-1]
-    was_training = vit.training
-    vit.eval()
-    try:
-        x = resize_center(images.to(device), size)
-        heads = cls_attention(vit, x)
-    finally:
-        vit.train(was_training)
+    with eval_mode(vit):
+        heads = cls_attention(vit, resize_center(images.to(device), size))
     return AttentionMaps(heads.cpu(), size)
 
 

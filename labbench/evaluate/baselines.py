@@ -13,9 +13,9 @@ import torch
 from torch import Tensor, nn
 
 from labbench.augment import resize_center
-from labbench.config import RunConfig
 from labbench.methods import Method, build_method
 from labbench.models import build_backbone
+from labbench.run_config import RunConfig
 
 #: baseline name -> what the table calls it
 BASELINES: dict[str, str] = {

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from labbench import losses
 from labbench.evaluate.pairs import embed_views, two_views
+from labbench.models.modes import eval_mode
 from labbench.runs import read_metrics
 
 #: std below this share of 1/√d means every input maps to (nearly) the same point
@@ -141,15 +142,10 @@ def collapse_report(
     device = torch.device(device)
     images = images.to(device)
     g = torch.Generator(device=device).manual_seed(seed)
-    was_training = method.training
-    method.eval()
-    try:
-        with torch.no_grad():
-            views = two_views(method, images, g)
-            z1, z2, used = embed_views(method, views, space)
-            teacher = _teacher_signals(method, views[0], epoch)
-    finally:
-        method.train(was_training)
+    with eval_mode(method), torch.no_grad():
+        views = two_views(method, images, g)
+        z1, z2, used = embed_views(method, views, space)
+        teacher = _teacher_signals(method, views[0], epoch)
     z = torch.cat([z1, z2])
     n1, n2 = F.normalize(z1, dim=1), F.normalize(z2, dim=1)
     pos = (n1 * n2).sum(dim=1)

@@ -20,7 +20,8 @@ from torch import Tensor, nn
 from labbench.augment import ViewPipeline, resize_center
 from labbench.config import AugmentConfig
 from labbench.data.store import ImageSet
-from labbench.engine.schedules import cosine_schedule
+from labbench.models.modes import eval_mode
+from labbench.schedules import cosine_schedule
 
 #: crop and flip only: fine-tuning adapts the features, it does not re-learn invariances
 LIGHT_AUGMENT = AugmentConfig(crop_scale=(0.5, 1.0), jitter_strength=0.0, grayscale_p=0.0, blur_p=0.0)
@@ -53,13 +54,11 @@ class Classifier(nn.Module):
 def classifier_accuracy(model: nn.Module, data: ImageSet, image_size: int, device: torch.device,
                         batch_size: int = 256) -> float:
     """Top-1 accuracy (0..1) of ``model`` on a labelled set through the eval transform."""
-    was_training = model.training
-    model.eval()
     correct = 0
-    for start in range(0, len(data), batch_size):
-        x = resize_center(data.images[start : start + batch_size].to(device), image_size)
-        correct += int((model(x).argmax(1).cpu() == data.labels[start : start + batch_size]).sum())
-    model.train(was_training)
+    with eval_mode(model):
+        for start in range(0, len(data), batch_size):
+            x = resize_center(data.images[start : start + batch_size].to(device), image_size)
+            correct += int((model(x).argmax(1).cpu() == data.labels[start : start + batch_size]).sum())
     return correct / max(len(data), 1)
 
 

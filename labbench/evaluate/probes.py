@@ -23,6 +23,7 @@ from labbench.errors import ConfigError
 from labbench.evaluate.attention import attention_maps
 from labbench.evaluate.collapse import collapse_report
 from labbench.evaluate.reconstruction import reconstruct
+from labbench.models.modes import eval_mode
 
 PROBE_DIR = "probes"
 #: images in the per-epoch collapse batch (a fraction of an epoch's cost)
@@ -124,11 +125,7 @@ def record_probes(method: nn.Module, probes: ProbeSet, run_dir: str | Path, epoc
 
     The method is put in eval mode for the pass and restored after; nothing it holds is changed.
     """
-    was_training = method.training
-    method.eval()
-    try:
+    with eval_mode(method):
         arrays, metrics = probe_arrays(method, probes, image_size, device, epoch)
-    finally:
-        method.train(was_training)
     path = atomic_write(probe_path(run_dir, epoch), lambda f: np.savez_compressed(f, **arrays))
     return path, metrics

@@ -14,6 +14,7 @@ from torch import Tensor, nn
 
 from labbench.augment import resize_center
 from labbench.errors import ConfigError
+from labbench.models.modes import eval_mode
 
 PANELS = ("original", "masked", "reconstruction", "pasted")
 
@@ -60,13 +61,8 @@ def reconstruct(
     device = torch.device(device)
     g = generator if generator is not None else torch.Generator(device=device).manual_seed(seed)
     x = resize_center(images.to(device), image_size or getattr(method, "image_size", images.shape[-1]))
-    was_training = method.training
-    method.eval()
-    try:
-        with torch.no_grad():
-            out = method.reconstruct(x, ratio, g)
-    finally:
-        method.train(was_training)
+    with eval_mode(method), torch.no_grad():
+        out = method.reconstruct(x, ratio, g)
     return Reconstructions(
         *(_pictures(out[name]) for name in PANELS),
         mask=out["mask"].cpu().numpy().astype(bool),

@@ -26,18 +26,18 @@ from torch import Tensor, nn
 
 from labbench.atomic import atomic_write_text
 from labbench.augment import resize_center
-from labbench.config import RunConfig
 from labbench.data import load_split
+from labbench.engine.checkpointed import load_run
 from labbench.errors import CheckpointError, ConfigError, DataError
-from labbench.evaluate.checkpointed import load_run
 from labbench.evaluate.features import extract_features
-from labbench.evaluate.protocols import read_eval
 from labbench.export.card import make_card
 from labbench.export.embeddings import export_embeddings
 from labbench.export.formats import FORMATS, WRITERS, card_path, load_encoder
 from labbench.export.staging import staging, swap_in
 from labbench.files import storage_error
+from labbench.run_config import RunConfig
 from labbench.runlock import RunLock
+from labbench.scoring import read_eval
 
 __all__ = ["FORMATS", "TOLERANCE", "ExportResult", "export_embeddings", "export_encoder", "export_run", "load_encoder"]
 

@@ -14,9 +14,9 @@ from typing import Any
 from torch import nn
 
 from labbench.augment import IMAGENET_MEAN, IMAGENET_STD
-from labbench.config import RunConfig, config_hash
 from labbench.errors import CheckpointError
-from labbench.models import ResNet, SmallCNN, VisionTransformer
+from labbench.models import ResidualCNN, ResNet, SmallCNN, VisionTransformer
+from labbench.run_config import RunConfig, config_hash
 
 CARD_FORMAT = "labbench-encoder"
 CARD_VERSION = 1
@@ -24,6 +24,7 @@ CARD_VERSION = 1
 #: the encoder classes a card can name, and so the only ones a loader will build
 ENCODER_CLASSES: dict[str, type[nn.Module]] = {
     "SmallCNN": SmallCNN,
+    "ResidualCNN": ResidualCNN,
     "ResNet": ResNet,
     "VisionTransformer": VisionTransformer,
 }

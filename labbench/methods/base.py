@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from labbench.augment import denormalize
-from labbench.config import AugmentConfig, BackboneConfig, MethodConfig, RunConfig
+from labbench.config import AugmentConfig, BackboneConfig, MethodConfig
 
 
 @dataclass
@@ -22,9 +22,14 @@ class PreviewPanel:
     group: str = ""
 
 
+def to_picture(x: Tensor) -> np.ndarray:
+    """A 3×H×W picture in [0, 1] as the H×W×3 array a :class:`PreviewPanel` holds."""
+    return x.permute(1, 2, 0).detach().cpu().numpy().copy()
+
+
 def to_panel_image(view: Tensor) -> np.ndarray:
     """A normalised 3×H×W view (as the model sees it) as an H×W×3 picture in [0, 1]."""
-    return denormalize(view[None].float())[0].clamp(0, 1).permute(1, 2, 0).detach().cpu().numpy().copy()
+    return to_picture(denormalize(view[None].float())[0].clamp(0, 1))
 
 
 class Method(nn.Module):
@@ -68,11 +73,13 @@ class Method(nn.Module):
         return self.training_step(images, g, **batch)
 
     def before_step(self, epoch: float) -> None:
-        """Before each step's forward: the training clock in epochs (``step / steps_per_epoch``), for
-        schedules the papers state in epochs (DINO's teacher temperature). Default: none."""
+        """Before each step's forward: the training clock in planned epochs (the share of the planned
+        steps done × ``train.epochs``; ``step / steps_per_epoch`` unless a time budget fitted the run),
+        for schedules the papers state in epochs (DINO's teacher temperature). Default: none."""
 
-    def before_optimizer_step(self, epoch: int) -> None:
-        """Gradient surgery between backward and the optimiser step (DINO freezes its last layer). Default: none."""
+    def before_optimizer_step(self, epoch: float) -> None:
+        """Gradient surgery between backward and the optimiser step, on the same clock as
+        :meth:`before_step` (DINO freezes its last layer). Default: none."""
 
     def after_step(self, step: int, total_steps: int) -> None:
         """Updates that follow the optimiser step (EMA teacher, queue, centre). Default: none."""
@@ -104,15 +111,3 @@ class Method(nn.Module):
             {"params": decay, "weight_decay": weight_decay},
             {"params": no_decay, "weight_decay": 0.0, "lars_exclude": True},
         ]
-
-
-def build_method(cfg: RunConfig, dataset_size: int | None = None) -> Method:
-    """The method that ``cfg.method.name`` names, built for the configured backbone and image size.
-
-    ``dataset_size`` (the training split's length) reaches the methods that ask for it.
-    """
-    from labbench.methods import METHODS
-
-    cls = METHODS[cfg.method.name]
-    extra = {"dataset_size": dataset_size} if cls.needs_dataset_size else {}
-    return cls(cfg.method, cfg.backbone, cfg.augment, cfg.data.image_size, **extra)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -36,9 +35,10 @@ from labbench.augment.pretext import (
     soft_encode,
 )
 from labbench.config import MethodConfig
-from labbench.methods.base import Method, PreviewPanel, to_panel_image
-from labbench.methods.dense import evaluating, feature_map, feature_map_shape
+from labbench.methods.base import Method, PreviewPanel, to_panel_image, to_picture
+from labbench.methods.dense import feature_map, feature_map_shape
 from labbench.models import build_backbone
+from labbench.models.modes import eval_mode
 
 
 class ColorizationConfig(MethodConfig):
@@ -141,17 +141,14 @@ class Colorization(Method):
     def preview(self, image: Tensor, g: torch.Generator) -> list[PreviewPanel]:
         views = self._lab_views(image[None], g)
         lightness = views["lab"][:, :1]
-        with evaluating(self):
+        with eval_mode(self), torch.no_grad():
             predicted = self.decode(self.logits(views["gray"]), lightness)
         target = self.decode(views["target"].clamp(min=1e-12).log(), lightness)
         side, t = self.map_side, self.cfg.temperature
         return [
             PreviewPanel("gray input (lightness L)", to_panel_image(views["gray"][0]), group="input"),
-            PreviewPanel(f"target: ab over {len(self.bins)} bins at {side}×{side}", _picture(target), group="target"),
-            PreviewPanel(f"prediction (annealed mean, T = {t:g})", _picture(predicted), group="prediction"),
+            PreviewPanel(f"target: ab over {len(self.bins)} bins at {side}×{side}", to_picture(target[0]),
+                         group="target"),
+            PreviewPanel(f"prediction (annealed mean, T = {t:g})", to_picture(predicted[0]), group="prediction"),
         ]
 
-
-def _picture(rgb: Tensor) -> np.ndarray:
-    """The first image of a B×3×H×W batch in [0, 1] as H×W×3."""
-    return rgb[0].permute(1, 2, 0).detach().cpu().numpy().copy()

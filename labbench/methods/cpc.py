@@ -131,7 +131,7 @@ class CPC(Method):
             self.patch_size, _, _ = grid_geometry(image_size, cfg.grid_size, cfg.overlap)
         except ValueError as err:
             raise ConfigError(f"method.grid_size: {err}") from None
-        if backbone_cfg.name.startswith("vit") and self.patch_size % backbone_cfg.patch_size:
+        if backbone_cfg.is_vit and self.patch_size % backbone_cfg.patch_size:
             raise ConfigError(
                 f"backbone.patch_size: CPC encodes {self.patch_size}-px patches ({cfg.grid_size}×{cfg.grid_size} grid, "
                 f"{cfg.overlap:.0%} overlap at {image_size} px); the ViT patch size must divide {self.patch_size} "

@@ -1,13 +1,12 @@
-"""What the dense pretext methods (inpainting, colorization) share: the encoder's spatial feature map,
-its size, and running the model for a preview without touching its batch-norm statistics."""
+"""What the dense pretext methods (inpainting, colorization) share: the encoder's spatial feature map
+and its size."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import torch
 from torch import Tensor, nn
+
+from labbench.models.modes import eval_mode
 
 
 def feature_map(encoder: nn.Module, x: Tensor) -> Tensor:
@@ -19,20 +18,8 @@ def feature_map(encoder: nn.Module, x: Tensor) -> Tensor:
     return tokens.transpose(1, 2).reshape(tokens.shape[0], -1, x.shape[-2] // encoder.patch_size, side)
 
 
-@contextmanager
-def evaluating(module: nn.Module) -> Iterator[None]:
-    """Eval mode and no gradients for the block (batch norm uses, and keeps, its running statistics)."""
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        module.train(was_training)
-
-
 def feature_map_shape(encoder: nn.Module, image_size: int) -> tuple[int, int]:
     """(channels, side) of the encoder's feature map for square ``image_size`` inputs."""
-    with evaluating(encoder):
+    with eval_mode(encoder), torch.no_grad():
         shape = feature_map(encoder, torch.zeros(1, 3, image_size, image_size)).shape
     return shape[1], shape[-1]

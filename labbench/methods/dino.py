@@ -21,15 +21,12 @@ from torch import Tensor, nn
 
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline, denormalize
-from labbench.augment.patches import random_patch_mask
+from labbench.augment.patches import grey_out, patch_mask_pixels, random_patch_mask
 from labbench.config import MethodConfig
 from labbench.errors import ConfigError
-from labbench.methods.base import PreviewPanel, to_panel_image
+from labbench.methods.base import PreviewPanel, to_panel_image, to_picture
 from labbench.methods.momentum import MomentumMethod, frozen_copy
 from labbench.models import DINOHead, VisionTransformer, build_backbone
-
-#: shown where the student's patch was replaced by the mask token (preview only)
-MASK_GREY = 0.5
 
 
 class DINOConfig(MethodConfig):
@@ -130,9 +127,8 @@ class DINO(MomentumMethod):
     def __init__(self, cfg: DINOConfig, backbone_cfg, augment, image_size):
         super().__init__(cfg, backbone_cfg, augment, image_size)
         backbone = build_backbone(backbone_cfg, image_size)
-        self.is_vit = isinstance(backbone, VisionTransformer)
         self.use_ibot = cfg.ibot_weight > 0
-        if self.use_ibot and not self.is_vit:
+        if self.use_ibot and not backbone_cfg.is_vit:
             raise ConfigError(
                 f"method.ibot_weight: the masked patch loss needs a ViT's patch tokens; backbone.name is "
                 f"{backbone_cfg.name!r} (set ibot_weight = 0 or pick a ViT)"
@@ -152,8 +148,7 @@ class DINO(MomentumMethod):
             ViewPipeline(augment, image_size, crop_scale=cfg.global_crops_scale, blur_p=1.0, solarize_p=0.0),
             ViewPipeline(augment, image_size, crop_scale=cfg.global_crops_scale, blur_p=0.1, solarize_p=0.2),
         )
-        granularity = backbone_cfg.patch_size if self.is_vit else 1
-        self.local_size = local_crop_size(image_size, cfg.local_crops_size, granularity)
+        self.local_size = local_crop_size(image_size, cfg.local_crops_size, backbone_cfg.side_multiple)
         self.local_pipeline = ViewPipeline(augment, self.local_size, crop_scale=cfg.local_crops_scale, blur_p=0.5)
 
         self.start_momentum(cfg.momentum_teacher, cosine=True)
@@ -248,7 +243,7 @@ class DINO(MomentumMethod):
 
     # -- updates around the optimiser step --------------------------------------------------------
 
-    def before_optimizer_step(self, epoch: int) -> None:
+    def before_optimizer_step(self, epoch: float) -> None:
         """During the first ``freeze_last_layer`` epochs the heads' last layers get no update (main_dino.py)."""
         if epoch < self.cfg.freeze_last_layer:
             for head in (self.student.head, self.student.patch_head):
@@ -267,7 +262,7 @@ class DINO(MomentumMethod):
 
         ``images``: normalised B×3×H×W (the eval transform's output). Needs a ViT backbone.
         """
-        if not self.is_vit:
+        if not self.backbone_cfg.is_vit:
             raise ConfigError(f"backbone.name: attention maps need a ViT backbone (this DINO run uses {self.backbone_cfg.name!r})")
         return self.teacher.backbone.last_attention(images)[:, :, 0, 1:]
 
@@ -286,12 +281,12 @@ class DINO(MomentumMethod):
         ]
         if self.use_ibot:
             backbone = self.student.backbone
-            mask = views["patch_mask"][0].reshape(1, 1, backbone.grid_size, backbone.grid_size)
-            pixels = mask.repeat_interleave(backbone.patch_size, 2).repeat_interleave(backbone.patch_size, 3)
-            masked = denormalize(views["global_1"]).clamp(0, 1).masked_fill(pixels, MASK_GREY)
+            mask = views["patch_mask"][:1]  # grey where the student sees the mask token instead
+            crop = denormalize(views["global_1"][:1]).clamp(0, 1)
+            masked = grey_out(crop, patch_mask_pixels(mask, backbone.patch_size))
             panels.append(PreviewPanel(
                 f"global crop 1 as the student sees it — {int(mask.sum())} of {backbone.num_patches} patches masked (iBOT)",
-                masked[0].permute(1, 2, 0).cpu().numpy().copy(),
+                to_picture(masked[0]),
                 group="masked",
             ))
         lo, hi = self.local_pipeline.crop_scale

@@ -19,7 +19,6 @@ import copy
 import math
 from typing import Literal
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from pydantic import Field
@@ -29,9 +28,10 @@ from labbench import distributed, losses
 from labbench.augment import denormalize, normalize
 from labbench.augment.pretext import center_mask, crop_flip, random_block_mask
 from labbench.config import MethodConfig
-from labbench.methods.base import Method, PreviewPanel
-from labbench.methods.dense import evaluating, feature_map, feature_map_shape
+from labbench.methods.base import Method, PreviewPanel, to_picture
+from labbench.methods.dense import feature_map, feature_map_shape
 from labbench.models import build_backbone
+from labbench.models.modes import eval_mode
 
 
 class InpaintingConfig(MethodConfig):
@@ -217,12 +217,13 @@ class Inpainting(Method):
 
     def preview(self, image: Tensor, g: torch.Generator) -> list[PreviewPanel]:
         view = normalize(crop_flip(image[None], self.image_size, self.augment, g))
-        with evaluating(self):
+        with eval_mode(self), torch.no_grad():
             out = self.reconstruct(view, g=g)
         return [
-            PreviewPanel("masked input", _picture(out["masked"]), group="masked"),
-            PreviewPanel("target", _picture(out["original"]), group="target"),
-            PreviewPanel("reconstruction (painted region pasted in)", _picture(out["pasted"]), group="reconstruction"),
+            PreviewPanel("masked input", to_picture(out["masked"][0]), group="masked"),
+            PreviewPanel("target", to_picture(out["original"][0]), group="target"),
+            PreviewPanel("reconstruction (painted region pasted in)", to_picture(out["pasted"][0]),
+                         group="reconstruction"),
         ]
 
 
@@ -230,11 +231,6 @@ def _masked_l2(painted: Tensor, image: Tensor, mask: Tensor) -> Tensor:
     """Squared error averaged over the masked pixels only. Per pixel (B×HW×3 values, the mask B×HW),
     MAE's loss is exactly that masked mean."""
     return losses.mae_loss(_pixels(painted.float()), _pixels(image), mask.flatten(1))
-
-
-def _picture(x: Tensor) -> np.ndarray:
-    """The first image of a B×3×H×W batch in [0, 1] as H×W×3."""
-    return x[0].permute(1, 2, 0).detach().cpu().numpy().copy()
 
 
 def _pixels(x: Tensor) -> Tensor:

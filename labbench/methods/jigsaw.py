@@ -61,8 +61,7 @@ class Jigsaw(Method):
 
     def __init__(self, cfg: JigsawConfig, backbone_cfg, augment, image_size):
         super().__init__(cfg, backbone_cfg, augment, image_size)
-        vit_patch = backbone_cfg.patch_size if backbone_cfg.name.startswith("vit") else 1
-        self.tile = jigsaw_tile_size(image_size, cfg.tile_ratio, multiple_of=vit_patch)
+        self.tile = jigsaw_tile_size(image_size, cfg.tile_ratio, multiple_of=backbone_cfg.side_multiple)
         self.encoder = build_backbone(backbone_cfg, self.tile)
         dim = self.encoder.feature_dim
         self.classifier = projection_mlp(9 * dim, cfg.hidden_dim, cfg.num_permutations, num_layers=2)

@@ -17,15 +17,13 @@ from torch import Tensor, nn
 
 from labbench import losses
 from labbench.augment import ViewPipeline, denormalize
-from labbench.augment.patches import random_patch_mask, visible_count, visible_indices
+from labbench.augment.patches import grey_out, patch_mask_pixels, random_patch_mask, visible_count, visible_indices
 from labbench.config import MethodConfig
 from labbench.errors import ConfigError
-from labbench.methods.base import Method, PreviewPanel
+from labbench.methods.base import Method, PreviewPanel, to_picture
 from labbench.models import build_backbone, patchify, unpatchify
 from labbench.models.vit import Block
 
-#: shown where a patch was removed (the paper's figures grey it out)
-MASK_GREY = 0.5
 
 
 class MAEConfig(MethodConfig):
@@ -76,7 +74,7 @@ class MAE(Method):
 
     def __init__(self, cfg: MAEConfig, backbone_cfg, augment, image_size):
         super().__init__(cfg, backbone_cfg, augment, image_size)
-        if not backbone_cfg.name.startswith("vit"):
+        if not backbone_cfg.is_vit:
             raise ConfigError(
                 f"backbone.name: MAE encodes only the visible patches and needs a ViT (vit_tiny, vit_small or "
                 f"vit_base); got {backbone_cfg.name!r}"
@@ -147,12 +145,6 @@ class MAE(Method):
 
     # -- inspection -----------------------------------------------------------------------------
 
-    def _pixel_mask(self, mask: Tensor) -> Tensor:
-        """B×N patch mask -> B×1×H×W pixel mask."""
-        grid = self.encoder.grid_size
-        p = self.patch_size
-        return mask.reshape(-1, 1, grid, grid).repeat_interleave(p, dim=2).repeat_interleave(p, dim=3)
-
     @torch.no_grad()
     def reconstruct(self, images: Tensor, mask_ratio: float | None = None, g: torch.Generator | None = None) -> dict[str, Tensor]:
         """Mask, encode and decode normalised images B×3×H×W (the eval transform's output) for the inspector.
@@ -175,12 +167,12 @@ class MAE(Method):
         ])
         if self.cfg.norm_pix_loss:
             pred = pred * (target.var(dim=-1, keepdim=True) + 1e-6) ** 0.5 + target.mean(dim=-1, keepdim=True)
-        pixel_mask = self._pixel_mask(mask)
+        pixel_mask = patch_mask_pixels(mask, self.patch_size)
         original = denormalize(images).clamp(0, 1)
         reconstruction = denormalize(unpatchify(pred, self.patch_size)).clamp(0, 1)
         return {
             "original": original,
-            "masked": original.masked_fill(pixel_mask, MASK_GREY),
+            "masked": grey_out(original, pixel_mask),
             "reconstruction": reconstruction,
             "pasted": torch.where(pixel_mask, reconstruction, original),
             "mask": pixel_mask[:, 0],
@@ -191,18 +183,14 @@ class MAE(Method):
         """The cropped view and the masked input the encoder sees the visible part of."""
         views = self.make_views(image[None], g)
         original = denormalize(views["view"]).clamp(0, 1)
-        masked = original.masked_fill(self._pixel_mask(views["mask"]), MASK_GREY)
+        masked = grey_out(original, patch_mask_pixels(views["mask"], self.patch_size))
         removed = int(views["mask"].sum())
-
-        def picture(x: Tensor):
-            return x[0].permute(1, 2, 0).cpu().numpy().copy()
-
         return [
-            PreviewPanel("original — random resized crop + flip", picture(original), group="views"),
+            PreviewPanel("original — random resized crop + flip", to_picture(original[0]), group="views"),
             PreviewPanel(
                 f"masked input — {removed} of {self.num_patches} patches removed, "
                 f"the encoder sees {self.num_patches - removed}",
-                picture(masked),
+                to_picture(masked[0]),
                 group="masked",
             ),
         ]

@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
 
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline
@@ -24,6 +23,7 @@ from labbench.config import MethodConfig
 from labbench.errors import LabbenchError
 from labbench.methods.base import Method
 from labbench.models import build_backbone
+from labbench.torch_private import ddp_skip_buffers
 
 
 class MemoryBankConfig(MethodConfig):
@@ -56,7 +56,7 @@ class MemoryBank(Method):
         self.pipeline = ViewPipeline(augment, image_size)
         self.register_buffer("bank", F.normalize(torch.randn(dataset_size or 0, cfg.projection_dim), dim=1))
         # every process applies the same gathered updates: DDP need not re-send the bank from rank 0 each step
-        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, ["bank"])
+        ddp_skip_buffers(self, ["bank"])
         self._new_entries: tuple[Tensor, Tensor] | None = None
 
     # -- views ---------------------------------------------------------------------------------

@@ -18,13 +18,13 @@ import torch
 import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
-from torch.nn.parallel import DistributedDataParallel
 
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline
 from labbench.config import MethodConfig
 from labbench.methods.momentum import MomentumMethod, frozen_copy
 from labbench.models import build_backbone, projection_mlp
+from labbench.torch_private import ddp_skip_buffers
 
 
 class MoCoConfig(MethodConfig):
@@ -113,7 +113,7 @@ class MoCo(MomentumMethod):
         self.register_buffer("queue", F.normalize(torch.randn(size, cfg.projection_dim), dim=1))
         self.register_buffer("queue_ptr", torch.zeros((), dtype=torch.long))
         # every process enqueues the same gathered keys: DDP need not re-send the queue from rank 0 each step
-        DistributedDataParallel._set_params_and_buffers_to_ignore_for_model(self, ["queue", "queue_ptr"])
+        ddp_skip_buffers(self, ["queue", "queue_ptr"])
         self._new_keys: Tensor | None = None
 
     # -- views ---------------------------------------------------------------------------------

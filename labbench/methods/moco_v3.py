@@ -20,7 +20,7 @@ from labbench import distributed, losses
 from labbench.config import MethodConfig
 from labbench.methods.asymmetric_views import AsymmetricViewMethod
 from labbench.methods.momentum import MomentumMethod, frozen_copy
-from labbench.models import VisionTransformer, build_backbone, projection_mlp
+from labbench.models import build_backbone, projection_mlp
 
 
 class MoCoV3Config(MethodConfig):
@@ -64,7 +64,7 @@ class MoCoV3(AsymmetricViewMethod, MomentumMethod):
     def __init__(self, cfg: MoCoV3Config, backbone_cfg, augment, image_size):
         super().__init__(cfg, backbone_cfg, augment, image_size)
         self.encoder = build_backbone(backbone_cfg, image_size)
-        is_vit = isinstance(self.encoder, VisionTransformer)
+        is_vit = backbone_cfg.is_vit
         if is_vit and cfg.freeze_patch_embed:
             self.encoder.patch_embed.requires_grad_(False)
         dim, hidden, out = self.encoder.feature_dim, cfg.hidden_dim, cfg.projection_dim

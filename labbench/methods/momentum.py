@@ -7,8 +7,8 @@ import copy
 import torch
 from torch import nn
 
-from labbench.engine.schedules import momentum_schedule
 from labbench.methods.base import Method
+from labbench.schedules import momentum_schedule
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:

@@ -68,8 +68,7 @@ class RelativePatch(Method):
 
     def __init__(self, cfg: RelativePatchConfig, backbone_cfg, augment, image_size):
         super().__init__(cfg, backbone_cfg, augment, image_size)
-        vit_patch = backbone_cfg.patch_size if backbone_cfg.name.startswith("vit") else 1
-        self.grid = patch_grid(image_size, cfg.gap_ratio, cfg.jitter_ratio, multiple_of=vit_patch)
+        self.grid = patch_grid(image_size, cfg.gap_ratio, cfg.jitter_ratio, multiple_of=backbone_cfg.side_multiple)
         self.encoder = build_backbone(backbone_cfg, self.grid.patch)
         dim = self.encoder.feature_dim
         self.classifier = projection_mlp(2 * dim, cfg.hidden_dim, 8, num_layers=2)

@@ -1,9 +1,12 @@
-"""Patch masks remove the stated share per image; patch grids cut the image where the geometry says."""
+"""Patch masks remove the stated share per image; patch grids cut the image where the geometry says; a
+removed patch is shown grey over exactly its pixels."""
 
 import pytest
 import torch
 
-from labbench.augment.patches import grid_geometry, patch_grid, random_patch_mask, visible_count, visible_indices
+from labbench.augment.patches import (
+    MASK_GREY, grey_out, grid_geometry, patch_grid, patch_mask_pixels, random_patch_mask, visible_count, visible_indices,
+)
 
 
 @pytest.mark.parametrize("num_patches,ratio,visible", [(196, 0.75, 49), (64, 0.75, 16), (6, 0.75, 1)])
@@ -47,3 +50,13 @@ def test_patch_grid_cuts_overlapping_patches_row_major():
     torch.testing.assert_close(patches[1, 2, 5], images[1, :, 8:16, 20:28])
     # neighbours share half their pixels
     torch.testing.assert_close(patches[:, 0, 0, :, :, 4:], patches[:, 0, 1, :, :, :4])
+
+
+def test_a_removed_patch_is_grey_over_exactly_its_pixels():
+    mask = torch.zeros(1, 4, dtype=torch.bool)
+    mask[0, 1] = True  # 2×2 grid, row-major: the top-right patch
+    pixels = patch_mask_pixels(mask, patch_size=3)
+    assert pixels.shape == (1, 1, 6, 6)
+    assert pixels[0, 0, :3, 3:].all() and pixels.sum() == 9
+    pictures = grey_out(torch.ones(1, 3, 6, 6), pixels)
+    assert (pictures[0, :, :3, 3:] == MASK_GREY).all() and (pictures[0, :, 3:, :] == 1).all()

@@ -1,16 +1,15 @@
 """The single entry point: every source name is served, and every source returns the same kind of store."""
 
-import typing
-
 import pytest
 import torch
 
-from labbench.config import DataConfig, SourceName
-from labbench.data import SOURCES, load_split
+from labbench.config import DataConfig
+from labbench.data import LOADERS, load_split
+from labbench.sources import SOURCES
 
 
-def test_every_configurable_source_has_a_loader():
-    assert set(SOURCES) == set(typing.get_args(SourceName))
+def test_every_source_of_the_table_has_a_loader_and_nothing_else_does():
+    assert set(LOADERS) == set(SOURCES)
 
 
 @pytest.mark.parametrize("source", ["shapes", "digits", "photos", "folder"])

@@ -1,6 +1,6 @@
 import pytest
 
-from labbench.config import RunConfig, apply_overrides
+from labbench.run_config import RunConfig, apply_overrides
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import torch
 
 from labbench.config import OptimConfig
 from labbench.engine.optim import LARS, build_optimizer, scaled_lr
-from labbench.engine.schedules import cosine_schedule
+from labbench.schedules import cosine_schedule
 
 
 def test_cosine_schedule_warms_up_then_decays_to_final():

@@ -4,10 +4,11 @@ import json
 
 import torch
 
-from labbench.config import apply_overrides
 from labbench.engine import Control, EpochEvent, FinishedEvent, StepEvent, Trainer
 from labbench.engine.checkpoint import load_checkpoint
+from labbench.engine.events import ReferenceEvent
 from labbench.methods.simclr import SimCLR
+from labbench.run_config import apply_overrides
 from labbench.runs import read_metrics, read_run
 
 
@@ -104,3 +105,24 @@ def test_metrics_file_is_valid_json_lines(tiny_config, tmp_path):
     trainer.fit()
     for line in (trainer.run_dir / "metrics.jsonl").read_text().splitlines():
         json.loads(line)
+
+
+def test_the_reference_lines_come_once_before_the_first_k_nn_point_and_survive_a_resume(tiny_config, tmp_path):
+    control = Control()
+    events = []
+
+    def stop_in_epoch_2(event):
+        events.append(event)
+        if isinstance(event, StepEvent) and event.step == 6:
+            control.stop()
+
+    first = Trainer(tiny_config, [stop_in_epoch_2], control, runs_root=tmp_path)
+    first.fit()
+    kinds = [e.kind for e in events]
+    assert kinds.count("reference") == 1 and kinds.index("reference") < kinds.index("epoch")
+    reference = next(e for e in events if isinstance(e, ReferenceEvent))
+    assert 0.0 <= reference.raw_pixels_knn <= 1.0 and 0.0 <= reference.untrained_knn <= 1.0
+    resumed_events = []
+    Trainer.resume(first.run_dir, [resumed_events.append]).fit()
+    assert not any(isinstance(e, ReferenceEvent) for e in resumed_events)  # it is in the checkpoint already
+    assert [r["kind"] for r in read_metrics(first.run_dir)].count("reference") == 1

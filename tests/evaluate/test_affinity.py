@@ -3,8 +3,8 @@
 import numpy as np
 
 from labbench.data import load_split
+from labbench.engine.checkpointed import load_run_method
 from labbench.evaluate.affinity import affinity_matrix
-from labbench.evaluate.checkpointed import load_run_method
 
 
 def test_matrix_is_2n_square_symmetric_with_unit_diagonal_and_marked_positives(simclr_run):

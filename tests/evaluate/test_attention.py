@@ -4,11 +4,11 @@ import pytest
 import torch
 
 from labbench.data import load_split
+from labbench.engine.checkpointed import load_run_method
 from labbench.errors import ConfigError
 from labbench.evaluate.attention import (
     attention_backbone, attention_jaccard, attention_maps, jaccard, keep_mass, upsample,
 )
-from labbench.evaluate.checkpointed import load_run_method
 
 
 def test_threshold_keeps_the_top_patches_that_hold_the_mass():

@@ -2,11 +2,11 @@
 
 import torch
 
-from labbench.config import apply_overrides, RunConfig
 from labbench.data import ImageSet
+from labbench.engine.checkpointed import load_run_method
 from labbench.evaluate.baselines import pixel_features, random_init_encoder, random_init_method
-from labbench.evaluate.checkpointed import load_run_method
 from labbench.evaluate.finetune import finetune
+from labbench.run_config import apply_overrides, RunConfig
 
 
 def _colour_set(n: int, seed: int) -> ImageSet:

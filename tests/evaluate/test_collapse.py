@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from labbench.data import load_split
-from labbench.evaluate.checkpointed import load_run_method
+from labbench.engine.checkpointed import load_run_method
 from labbench.evaluate.collapse import collapse_history, collapse_report, verdict, verdict_from_metrics
 
 

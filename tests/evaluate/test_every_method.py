@@ -2,12 +2,12 @@
 
 import pytest
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.errors import ConfigError
 from labbench.evaluate.affinity import affinity_matrix
 from labbench.evaluate.probes import ProbeSet, probe_arrays
 from labbench.methods import METHODS, build_method
+from labbench.run_config import RunConfig, apply_overrides
 
 BACKBONES = (["backbone.name=cnn", "backbone.width=8"],
              ["backbone.name=vit_tiny", "backbone.patch_size=4", "backbone.depth=1"])
@@ -38,6 +38,6 @@ def test_probes_and_affinity_work_for_every_method(name, eval_set):
     method = _tiny(name)
     arrays, metrics = probe_arrays(method, ProbeSet.choose(eval_set, 3, 0), 16, "cpu", epoch=1)
     assert arrays["images"].shape == (3, 16, 16, 3) and metrics["feature_std"] >= 0
-    assert ("attention" in arrays) == (method.backbone_cfg.name.startswith("vit"))
+    assert ("attention" in arrays) == method.backbone_cfg.is_vit
     assert ("reconstruction" in arrays) == hasattr(method, "reconstruct")
     assert affinity_matrix(method, eval_set.images, 4).similarity.shape == (8, 8)

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from labbench.data import load_split
+from labbench.engine.checkpointed import load_run_method
 from labbench.errors import ConfigError
-from labbench.evaluate.checkpointed import load_run_method
 from labbench.evaluate.reconstruction import reconstruct
 
 

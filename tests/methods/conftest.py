@@ -12,9 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
+from labbench.config import AugmentConfig, BackboneConfig
 from labbench.engine import StepEvent, Trainer
 from labbench.methods import build_method
+from labbench.run_config import RunConfig, apply_overrides
 
 TINY_RUN = [
     "data.image_size=16", "data.num_images=160", "backbone.name=cnn", "backbone.width=8",

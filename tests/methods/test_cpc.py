@@ -8,10 +8,11 @@ import torch
 from labbench import losses
 from labbench.augment import resize_center
 from labbench.augment.patches import patch_grid
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
+from labbench.config import AugmentConfig, BackboneConfig
 from labbench.engine import StepEvent, Trainer
 from labbench.errors import ConfigError
 from labbench.methods.cpc import CPC, CPCConfig, MaskedConvContext, RowGRU, row_pairs
+from labbench.run_config import RunConfig, apply_overrides
 from tests.methods.conftest import make_tiny, random_images, train_on_fixed_batch
 
 

@@ -8,10 +8,11 @@ from torch import nn
 
 from labbench import losses
 from labbench.augment import resize_center
-from labbench.config import BackboneConfig, RunConfig, apply_overrides
+from labbench.config import BackboneConfig
 from labbench.engine import StepEvent, Trainer
 from labbench.errors import ConfigError
 from labbench.methods.dino import DINO, DINOConfig, local_crop_size, masked_tokens
+from labbench.run_config import RunConfig, apply_overrides
 from tests.methods.conftest import make_tiny, random_images
 
 SMALL_HEAD = {"out_dim": 64, "hidden_dim": 32, "bottleneck_dim": 16, "ibot_out_dim": 32}

@@ -7,11 +7,12 @@ import torch
 
 from labbench.augment import resize_center
 from labbench.augment.patches import random_patch_mask
-from labbench.config import AugmentConfig, BackboneConfig, RunConfig, apply_overrides
+from labbench.config import AugmentConfig, BackboneConfig
 from labbench.engine import StepEvent, Trainer
 from labbench.errors import ConfigError
 from labbench.methods.mae import MAE, MAEConfig, sincos_position_embedding
 from labbench.models import patchify
+from labbench.run_config import RunConfig, apply_overrides
 from tests.methods.conftest import make_tiny, random_images, train_on_fixed_batch
 
 

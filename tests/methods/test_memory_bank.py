@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.engine import Trainer
 from labbench.errors import LabbenchError
 from labbench.methods.memory_bank import MemoryBank, MemoryBankConfig
+from labbench.run_config import RunConfig, apply_overrides
 from tests.methods.conftest import TINY_RUN, make_tiny, random_images, short_run
 
 BANK = ["method.name=memory_bank", "method.num_negatives=64", "method.projection_dim=16"]

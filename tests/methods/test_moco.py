@@ -6,10 +6,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from labbench.config import AugmentConfig, RunConfig, apply_overrides
+from labbench.config import AugmentConfig
 from labbench.engine import StepEvent, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.methods.moco import MoCo, MoCoConfig, shuffle_batch, unshuffle_batch
+from labbench.run_config import RunConfig, apply_overrides
 from tests.methods.conftest import GENTLE_VIEWS, TINY_RUN, make_tiny, random_images
 
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from labbench.config import BackboneConfig
-from labbench.models import build_backbone
+from labbench.models import VisionTransformer, build_backbone
 
 EXPECTED_FEATURE_DIM = {
     "cnn": 8 * 16,
@@ -25,6 +25,7 @@ def test_every_backbone_returns_pooled_features_of_its_feature_dim(name):
     assert model.feature_dim == EXPECTED_FEATURE_DIM[name]
     assert features.shape == (2, model.feature_dim)
     assert torch.isfinite(features).all()
+    assert cfg.is_vit == isinstance(model, VisionTransformer)  # the config answers "is this a ViT?" for all
 
 
 @pytest.mark.parametrize("name", ["cnn", "resnet18", "vit_tiny"])

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from labbench.config import RunConfig, apply_overrides
+from labbench.run_config import RunConfig, apply_overrides
 
 TINY = [
     "data.source=shapes", "data.image_size=16", "data.num_images=64",

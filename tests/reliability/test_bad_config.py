@@ -7,10 +7,10 @@ import re
 import pytest
 import torch
 
-from labbench.config import RunConfig, apply_overrides, load_config, validate_config
 from labbench.engine import Trainer
 from labbench.errors import ConfigError
 from labbench.methods import build_method
+from labbench.run_config import RunConfig, apply_overrides, load_config, validate_config
 
 
 @pytest.mark.parametrize(("data", "field"), [

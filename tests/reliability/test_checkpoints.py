@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from labbench.config import apply_overrides, dump_toml
 from labbench.engine import Control, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.errors import CheckpointError
 from labbench.export import load_encoder
+from labbench.run_config import apply_overrides, dump_toml
 
 MARKER = "pwned.marker"
 

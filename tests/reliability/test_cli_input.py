@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labbench.cli import main
-from labbench.config import load_config
+from labbench.run_config import load_config
 
 from tests.reliability.conftest import TINY_SETS, image_folder
 

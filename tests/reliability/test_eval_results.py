@@ -10,7 +10,7 @@ import pytest
 
 from labbench.cli import main
 from labbench.engine import Trainer
-from labbench.evaluate.protocols import evaluate_run, results_table
+from labbench.scoring import evaluate_run, results_table
 
 from tests.reliability.conftest import image_folder
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from labbench.config import apply_overrides
+from labbench.run_config import apply_overrides
 from labbench.engine import Trainer
 from labbench.export import export_run
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from labbench.config import apply_overrides
 from labbench.engine import Control, Trainer, trainer as trainer_module
 from labbench.engine.checkpoint import load_checkpoint
+from labbench.run_config import apply_overrides
 from labbench.runs import list_runs, read_metrics, read_run
 
 from tests.reliability.conftest import break_training_step
@@ -125,7 +125,7 @@ def test_run_folders_with_missing_or_foreign_files_open_with_what_is_there(tmp_p
 
 
 def test_an_evaluation_cancelled_midway_keeps_the_earlier_result_whole(tmp_path, tiny_config):
-    from labbench.evaluate.protocols import evaluate_run, read_eval
+    from labbench.scoring import evaluate_run, read_eval
 
     run = Trainer(tiny_config, runs_root=tmp_path).fit().run_dir
     first = evaluate_run(run, ["knn"], device="cpu", baselines=False)

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labbench.config import DataConfig, RunConfig, apply_overrides, load_config, validate_config
+from labbench.config import DataConfig
 from labbench.data import load_split
 from labbench.data.decode import decode_files, decode_image
 from labbench.errors import ConfigError, DataError, LabbenchError
+from labbench.run_config import RunConfig, apply_overrides, load_config, validate_config
 
 # PIL warns about the damaged EXIF blocks random bytes make; the decode result is what is checked
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning:PIL.TiffImagePlugin")

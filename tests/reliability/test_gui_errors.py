@@ -11,8 +11,8 @@ import torch
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from labbench.config import apply_overrides
 from labbench.engine import Trainer
+from labbench.run_config import apply_overrides
 from tests.reliability.conftest import break_training_step, image_bytes, write
 
 WAIT = 60_000

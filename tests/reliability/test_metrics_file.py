@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from labbench.cli import main
-from labbench.config import apply_overrides
+from labbench.run_config import apply_overrides
 from labbench.engine import Control, Trainer
 from labbench.runs import MetricsLog, list_runs, read_metrics, read_run
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from labbench.cli import main
-from labbench.config import apply_overrides, dump_toml, load_config
+from labbench.run_config import apply_overrides, dump_toml, load_config
 from labbench.engine import Control, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.runs import read_metrics

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from labbench.cli import main
-from labbench.config import apply_overrides
+from labbench.run_config import apply_overrides
 from labbench.engine import Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.runs import read_run

@@ -61,7 +61,7 @@ def test_two_ctrl_c_in_quick_succession_end_cleanly_and_keep_a_checkpoint(tmp_pa
 
 
 def test_ctrl_c_during_evaluation_ends_cleanly_and_keeps_eval_json(tmp_path, tiny_config):
-    from labbench.evaluate.protocols import evaluate_run
+    from labbench.scoring import evaluate_run
 
     run = Path(Trainer(tiny_config, runs_root=tmp_path).fit().run_dir)
     evaluate_run(run, ["knn"], device="cpu", baselines=False)

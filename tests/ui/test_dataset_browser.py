@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from labbench.sources import SOURCES
 from ui.docks.dataset_browser import DatasetBrowser
 from ui.state import ConfigState
 
@@ -24,6 +25,16 @@ def test_loading_shapes_fills_the_grid_and_selects_an_image(browser, qtbot):
     assert browser.current_image() is not None
     assert browser.mask_check.isEnabled()  # shapes know their masks
     assert browser.busy.isHidden()
+
+
+def test_the_source_menu_lists_the_source_table_and_marks_those_that_ask_for_a_folder(qtbot, tiny_config):
+    dock = DatasetBrowser(ConfigState(tiny_config))  # nothing loaded: the menu is there from the start
+    qtbot.addWidget(dock)
+    combo = dock.source_combo
+    assert [combo.itemData(i) for i in range(combo.count())] == list(SOURCES)
+    texts = {combo.itemData(i): combo.itemText(i) for i in range(combo.count())}
+    assert texts["shapes"] == "Shapes (built-in, with masks)" and texts["cifar10"] == "CIFAR-10 (local folder)…"
+    assert all(texts[name].endswith("…") == source.reads_a_folder for name, source in SOURCES.items())
 
 
 def test_choosing_a_dataset_fills_the_grid_and_the_class_filter(browser, qtbot):

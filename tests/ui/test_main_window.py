@@ -6,7 +6,7 @@ import importlib.util
 
 from PySide6.QtWidgets import QDialog, QTableWidget
 
-from ui.main_window import INSPECT_VIEWS, MainWindow, default_config, format_eta, register_inspect_view
+from ui.main_window import INSPECT_VIEWS, MainWindow, default_config, register_inspect_view
 from ui.settings import open_settings
 
 
@@ -113,18 +113,13 @@ def test_a_broken_inspect_view_is_reported_and_the_window_still_opens(make_windo
         INSPECT_VIEWS.pop("Broken view")
 
 
-def test_eta_reads_as_clock_time():
-    assert format_eta(75) == "1:15"
-    assert format_eta(3725) == "1:02:05"
-
-
 def test_export_writes_the_encoder_off_the_gui_thread(make_window, qtbot, tmp_path, tiny_config):
     import pytest
 
     if importlib.util.find_spec("labbench.export") is None:
         pytest.skip("labbench.export is not in this checkout")
-    from labbench.config import apply_overrides
     from labbench.engine import Trainer
+    from labbench.run_config import apply_overrides
 
     trainer = Trainer(apply_overrides(tiny_config, ["train.max_steps=2"]), runs_root=tmp_path / "runs")
     assert trainer.fit().status == "completed"

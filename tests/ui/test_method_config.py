@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QFileDialog
 
-from labbench.config import load_config, load_preset
 from labbench.methods import METHODS
+from labbench.run_config import load_config, load_preset
 from ui.docks.method_config import MethodConfigDock, field_errors
 from ui.state import ConfigState
 

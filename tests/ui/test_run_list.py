@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from labbench.config import apply_overrides
 from labbench.engine import Control, StepEvent, Trainer
+from labbench.run_config import apply_overrides
 from ui.docks.run_list import run_label
 
 

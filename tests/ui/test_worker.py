@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from labbench.config import apply_overrides
 from labbench.engine.checkpoint import CHECKPOINT_NAME
+from labbench.run_config import apply_overrides
 from labbench.runs import read_metrics
 from ui.worker import TrainingSession
 

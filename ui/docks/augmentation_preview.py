@@ -19,9 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from labbench.config import RunConfig, to_dict
+from labbench.config import to_dict
 from labbench.errors import ConfigError
 from labbench.methods import Method, PreviewPanel, build_method
+from labbench.run_config import RunConfig
 from ui.state import ConfigState
 from ui.widgets.image_view import float_to_qimage
 

@@ -18,27 +18,23 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from labbench.config import DataConfig, RunConfig
+from labbench.config import DataConfig
 from labbench.data import ImageSet, Split, load_split
 from labbench.errors import LabbenchError
+from labbench.run_config import RunConfig
+from labbench.sources import SOURCES, Source
 from ui.state import ConfigState
 from ui.widgets.image_view import ImageView, mask_to_qimage, tensor_to_qimage
 from ui.widgets.thumbnail_model import ThumbnailModel
 
-# source -> (menu text, needs a folder chosen by the person)
-SOURCES: dict[str, tuple[str, bool]] = {
-    "shapes": ("Shapes (built-in, with masks)", False),
-    "digits": ("Digits (built-in)", False),
-    "photos": ("Photos (built-in)", False),
-    "folder": ("Image folder…", True),
-    "cifar10": ("CIFAR-10 (local folder)…", True),
-    "cifar100": ("CIFAR-100 (local folder)…", True),
-    "stl10": ("STL-10 (local folder)…", True),
-    "mnist": ("MNIST (local folder)…", True),
-    "fashion_mnist": ("Fashion-MNIST (local folder)…", True),
-    "svhn": ("SVHN (local folder)…", True),
-}
 THUMB_SIZE = 64
+
+
+def menu_text(source: Source) -> str:
+    """How the source menu lists a source; "…" marks those that ask for a folder."""
+    if source.kind == "built-in":
+        return f"{source.title} (built-in{', with masks' if source.masks else ''})"
+    return f"{source.title} (local folder)…" if source.kind == "dataset" else f"{source.title}…"
 
 
 class _LoadJob(QRunnable):
@@ -108,8 +104,8 @@ class DatasetBrowser(QDockWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
         self.source_combo = QComboBox()
-        for name, (text, _) in SOURCES.items():
-            self.source_combo.addItem(text, name)
+        for name, source in SOURCES.items():
+            self.source_combo.addItem(menu_text(source), name)
         self.source_combo.setToolTip("Where the images come from; sets marked … read a folder you choose")
         self.source_combo.activated.connect(self._source_chosen)
         self.class_combo = QComboBox()
@@ -179,7 +175,7 @@ class DatasetBrowser(QDockWidget):
         cfg = cfg or self.state.config.data
         self._pending = cfg
         self._loader.load(cfg)
-        self.status.setText(f"Loading {SOURCES.get(cfg.source, (cfg.source,))[0].rstrip('…')}…")
+        self.status.setText(f"Loading {menu_text(SOURCES[cfg.source]).rstrip('…')}…")
         self.busy.show()
         self.loading_changed.emit(True)
 
@@ -197,7 +193,7 @@ class DatasetBrowser(QDockWidget):
     @Slot(int)
     def _source_chosen(self, _index: int) -> None:
         source = self.source_combo.currentData()
-        if SOURCES[source][1]:
+        if SOURCES[source].reads_a_folder:
             start = self.state.config.data.root or str(Path.home())
             title = "Choose an image folder" if source == "folder" else f"Choose the local {source} folder"
             root = QFileDialog.getExistingDirectory(self, title, start)

@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
 
 from labbench.atomic import atomic_write_text
 from labbench.config import (
-    AugmentConfig, BackboneConfig, BackboneName, DataConfig, EvalConfig, OptimConfig, TrainConfig, dump_toml,
-    load_preset, preset_names, to_dict, validate_config,
+    AugmentConfig, BackboneConfig, BackboneName, DataConfig, EvalConfig, OptimConfig, TrainConfig, to_dict,
 )
 from labbench.errors import ConfigError
 from labbench.methods import METHODS
+from labbench.run_config import dump_toml, load_preset, preset_names, validate_config
 from ui.state import ConfigState
 from ui.widgets.schema_form import SchemaForm
 

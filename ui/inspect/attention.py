@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QSlider, QWidget,
 )
 
+from labbench.config import BackboneConfig
 from labbench.evaluate.attention import DEFAULT_MASS, AttentionMaps, attention_jaccard, keep_mass
 from labbench.evaluate.probes import list_probes
 from labbench.runs import RunInfo
@@ -34,7 +35,7 @@ THUMB = 44
 
 
 def is_vit_run(info: RunInfo) -> bool:
-    return info.backbone is None or info.backbone.startswith("vit")
+    return info.backbone is None or BackboneConfig(name=info.backbone).is_vit
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:

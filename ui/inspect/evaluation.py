@@ -1,7 +1,7 @@
 """Evaluation results: k-NN, linear probe and fine-tune accuracy of every run, next to the baselines.
 
-The table reads each run's ``eval.json`` (:func:`labbench.evaluate.protocols.results_table`); the
-buttons run :func:`~labbench.evaluate.protocols.evaluate_run` on the selected run off the GUI thread
+The table reads each run's ``eval.json`` (:func:`labbench.scoring.results_table`); the
+buttons run :func:`~labbench.scoring.evaluate_run` on the selected run off the GUI thread
 (with progress and Cancel) and the table follows. A score means little alone: the rows of the same
 backbone untrained and of raw pixels say what self-supervision added. For MAE the k-NN score is
 shown in parentheses: its features become useful only after fine-tuning (He et al. 2022).
@@ -18,10 +18,8 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget,
 )
 
-from labbench.evaluate.protocols import (
-    PROTOCOL_TITLES, PROTOCOLS, EvalResult, TableRow, evaluate_run, read_eval, results_table,
-)
 from labbench.runs import list_runs
+from labbench.scoring import PROTOCOL_TITLES, PROTOCOLS, EvalResult, TableRow, evaluate_run, read_eval, results_table
 from ui.inspect.plot_style import ThemedWidget
 from ui.inspect.task_bar import TaskBar
 from ui.theme import current_theme

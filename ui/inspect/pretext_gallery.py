@@ -17,8 +17,8 @@ import torch
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from labbench.config import RunConfig, load_preset
 from labbench.methods import METHODS, Method, PreviewPanel, build_method
+from labbench.run_config import RunConfig, load_preset
 from ui.docks.augmentation_preview import order_panels
 from ui.inspect.pictures import pixmap, to_rgb8
 from ui.inspect.plot_style import ThemedWidget

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from labbench.config import RunConfig
 from labbench.data import load_split
 from labbench.data.store import ImageSet
+from labbench.engine.checkpointed import LoadedRun, checkpoint_path, load_run
 from labbench.engine.device import resolve_device
-from labbench.evaluate.checkpointed import LoadedRun, checkpoint_path, load_run
+from labbench.run_config import RunConfig
 from labbench.runs import load_run_config
 
 KEEP = 2

@@ -7,8 +7,8 @@ import pyqtgraph as pg
 import pytest
 
 from labbench.data import load_split
+from labbench.engine.checkpointed import load_run
 from labbench.evaluate.affinity import affinity_matrix
-from labbench.evaluate.checkpointed import load_run
 from ui.inspect.affinity import AffinityViewer
 
 

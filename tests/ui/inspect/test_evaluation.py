@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from labbench.evaluate.protocols import CAVEATS, read_eval
 from ui.inspect.evaluation import EvaluationView
+from labbench.scoring import CAVEATS, read_eval
 
 
 @pytest.fixture

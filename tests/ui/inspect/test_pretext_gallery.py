@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from labbench.config import RunConfig, apply_overrides
 from labbench.data import load_split
 from labbench.methods import build_method
+from labbench.run_config import RunConfig, apply_overrides
 from ui.docks.augmentation_preview import order_panels
 from ui.inspect.pretext_gallery import PRETEXT_METHODS, PretextGallery, pretext_config
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from labbench.config import RunConfig
+from labbench.run_config import RunConfig
 from labbench.data import load_split
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint
 from labbench.errors import CheckpointError

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from labbench.errors import ConfigError
-from labbench.evaluate.protocols import EVAL_NAME, evaluate_run, format_table, read_eval, results_table
+from labbench.scoring import EVAL_NAME, evaluate_run, format_table, read_eval, results_table
 
 
 def test_evaluate_run_scores_every_protocol_and_both_baselines(simclr_run):

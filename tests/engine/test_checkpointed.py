@@ -8,7 +8,7 @@ import torch
 from labbench.engine import CheckpointEvent, Trainer
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.errors import CheckpointError
-from labbench.evaluate.checkpointed import load_run, load_run_method
+from labbench.engine.checkpointed import load_run, load_run_method
 
 
 def test_loaded_method_holds_the_checkpoint_weights_in_eval_mode(simclr_run):

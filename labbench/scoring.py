@@ -21,7 +21,8 @@ import torch
 from torch import Tensor
 
 from labbench.atomic import atomic_write_text
-from labbench.config import DataConfig, RunConfig
+from labbench.config import DataConfig
+from labbench.run_config import RunConfig
 from labbench.data import load_split
 from labbench.data.split import cap_index
 from labbench.data.store import ImageSet, Split
@@ -30,7 +31,7 @@ from labbench.engine.footprint import check_store_fits
 from labbench.errors import ConfigError, DataError
 from labbench.files import check_entry, read_regular
 from labbench.evaluate.baselines import BASELINES, pixel_features, random_init_method
-from labbench.evaluate.checkpointed import load_run
+from labbench.engine.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.finetune import finetune
 from labbench.evaluate.knn import weighted_knn_accuracy
