@@ -103,6 +103,19 @@ def check_entry(path: str | Path, folder: bool) -> None:
         raise wrong_kind(path, st, folder)
 
 
+def make_folder(path: str | Path) -> Path:
+    """``path`` as a folder, made with its parents where missing (a link to a folder is fine: the person
+    chose where it points); a file in the way, or an OS error, is a StorageError."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise storage_error(path, OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR)))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise storage_error(path, err) from None
+    return path
+
+
 def umask() -> int:
     """The process's umask, read without changing it where the system allows (Linux), else set and reset."""
     try:

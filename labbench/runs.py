@@ -19,7 +19,7 @@ from typing import Any
 
 from labbench.atomic import atomic_write_text, discard_leftovers
 from labbench.errors import ConfigError, StorageError
-from labbench.files import check_entry, open_regular, read_regular, storage_error
+from labbench.files import check_entry, make_folder, open_regular, read_regular, storage_error
 from labbench.run_config import RunConfig, dump_toml, load_config
 from labbench.runlock import LOCK_NAME, lock_state
 
@@ -45,15 +45,13 @@ def _slug(text: str) -> str:
 
 def create_run_dir(cfg: RunConfig, root: str | Path | None = None) -> Path:
     """A fresh run folder with the config written in it."""
-    root = Path(root) if root is not None else default_runs_root()
-    check_entry(root, folder=True)
+    root = make_folder(root if root is not None else default_runs_root())
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = "-".join(p for p in (stamp, cfg.method.name, _slug(cfg.name)) if p)
     n = 1
     while True:
         path = root / (base if n == 1 else f"{base}-{n}")
         try:
-            root.mkdir(parents=True, exist_ok=True)
             path.mkdir()  # not exist_ok: two processes starting at once get two folders
             break
         except FileExistsError:
@@ -78,8 +76,8 @@ def discard_run_leftovers(run_dir: str | Path) -> list[Path]:
 
 def check_run_folder(run_dir: str | Path) -> None:
     """Refuse a run folder whose files are links or of the wrong type (a FIFO, a folder …), naming the
-    first; writing through them would leave the folder or hang."""
-    check_entry(run_dir, folder=True)
+    first; writing through them would leave the folder or hang. (The folder itself may be a link: the
+    person chose where their runs live.)"""
     for name, is_folder in RUN_ENTRIES.items():
         check_entry(Path(run_dir) / name, folder=is_folder)
 

@@ -12,7 +12,6 @@ the export goes into the run's ``exports/``).
 from __future__ import annotations
 
 import copy
-import errno
 import json
 import os
 import re
@@ -34,7 +33,7 @@ from labbench.export.card import make_card
 from labbench.export.embeddings import export_embeddings
 from labbench.export.formats import FORMATS, WRITERS, card_path, load_encoder
 from labbench.export.staging import staging, swap_in
-from labbench.files import storage_error
+from labbench.files import make_folder
 from labbench.run_config import RunConfig
 from labbench.runlock import RunLock
 from labbench.scoring import read_eval
@@ -75,15 +74,6 @@ def check_formats(formats: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(formats))
 
 
-def _make_folder(folder: Path) -> None:
-    if folder.exists() and not folder.is_dir():
-        raise storage_error(folder, OSError(errno.ENOTDIR, "not a folder"))
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise storage_error(folder, err) from None
-
-
 def export_encoder(
     encoder: nn.Module,
     config: RunConfig,
@@ -108,7 +98,7 @@ def export_encoder(
     formats = check_formats(formats)
     name = check_name(name)
     folder = Path(out_dir)
-    _make_folder(folder)
+    make_folder(folder)
     if not locked:
         with RunLock(folder, "export"):
             return export_encoder(encoder, config, folder, formats, name=name, sample=sample,

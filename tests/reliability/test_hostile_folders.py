@@ -70,3 +70,11 @@ def test_a_pipe_for_the_config_does_not_hang_the_run_list(stopped_run, deadline)
     (run,) = list_runs(stopped_run.parent)
     assert any("config.toml: not a regular file" in p for p in run.problems)
 
+
+
+def test_a_runs_folder_that_is_a_link_is_the_persons_choice(tmp_path, tiny_config):
+    (tmp_path / "big-disk").mkdir()
+    (tmp_path / "runs").symlink_to(tmp_path / "big-disk")
+    run = Path(Trainer(tiny_config, runs_root=tmp_path / "runs").fit().run_dir)
+    assert Trainer.resume(run).fit().status == "completed"
+    assert any((tmp_path / "big-disk").iterdir())

@@ -116,8 +116,9 @@ def test_odd_records_are_skipped_and_reported_and_every_run_is_still_listed(stop
     assert ("metrics.jsonl: skipped 3 unusable record(s) (line 1: step is [1], not a whole number; "
             "line 2: knn_accuracy is 'high', not a number; line 4: not a record (str))") in runs[other.name].problems
     assert main(["runs", "--runs-dir", str(stopped_run.parent)]) == 0
-    out = capsys.readouterr().out
-    assert stopped_run.name in out and other.name in out
+    printed = capsys.readouterr()
+    assert stopped_run.name in printed.out and other.name in printed.out
+    assert f"note: {other.name}: metrics.jsonl: skipped 3 unusable record(s)" in printed.err
 
 
 def test_the_run_list_reads_only_the_end_of_a_huge_metrics_file(stopped_run):
