@@ -79,12 +79,12 @@ def open_regular(path: str | Path, flags: int = os.O_RDONLY, mode: int = 0o666, 
     return fd
 
 
-def read_regular(path: str | Path, limit: int | None = None) -> bytes:
-    """The bytes of the regular file ``path`` (at most ``limit``); see :func:`open_regular`."""
+def read_regular(path: str | Path) -> bytes:
+    """The bytes of the regular file ``path``; see :func:`open_regular`."""
     fd = open_regular(path)
     try:
         with os.fdopen(fd, "rb", closefd=False) as f:
-            return f.read() if limit is None else f.read(limit)
+            return f.read()
     except OSError as err:
         raise storage_error(path, err) from None
     finally:

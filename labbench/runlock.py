@@ -99,8 +99,7 @@ class RunLock:
                 self.took_over = previous  # its holder died without releasing: the lock was free again
             self._record = LockRecord(os.getpid(), socket.gethostname(), self.purpose,
                                       time.strftime("%Y-%m-%d %H:%M:%S"), "held")
-            os.ftruncate(fd, 0)
-            _write_record(fd, self._record)
+            _write_record(fd, self._record)  # in place, the same length: a full disk has room for it
             os.fsync(fd)
         except OSError as err:
             os.close(fd)
