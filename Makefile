@@ -13,7 +13,7 @@ TORCH := torch==2.14.1 torchvision==0.29.1
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q $(TORCH)
-	$(BIN)/pip install -q -e '.[dev,bench]' $(TORCH)
+	$(BIN)/pip install -q -e '.[gui,dev,bench]' $(TORCH)
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -22,8 +22,10 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/labbench train --preset simclr --data shapes --set train.epochs=5
 
-# The whole suite in one pytest process (window tests run offscreen; tests/conftest.py sets it).
+# The wheel as a new user gets it (installed into a fresh venv without Qt, run from an empty folder),
+# then the whole suite in one pytest process (window tests run offscreen; tests/conftest.py sets it).
 test: $(STAMP)
+	PY=$(BIN)/python bash .ci/check_wheel
 	$(BIN)/python -m pytest -q -rs
 
 bench: $(STAMP)

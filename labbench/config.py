@@ -159,6 +159,7 @@ class TrainConfig(Section):
     log_every_steps: int = Field(10, ge=1, description="Read the loss back from the device every N steps.")
     sync_batchnorm: bool = Field(False, description="Synchronise batch-norm statistics across processes (torchrun).")
     num_threads: int | None = Field(None, ge=1, le=256, description="CPU threads for PyTorch (none = all cores).")
+    tensorboard: bool = Field(False, description="Also write TensorBoard logs into the run folder's tensorboard/ (needs the tensorboard extra).")
 
 
 class EvalConfig(Section):

@@ -44,6 +44,21 @@ def init_from_env(device_type: str) -> None:
         dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
 
 
+def broadcast_object(obj: object) -> object:
+    """Rank 0's ``obj`` on every rank (a collective; picklable values): one decision for all processes."""
+    if world_size() == 1:
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
+def barrier() -> None:
+    """Wait until every rank gets here (nothing in one process)."""
+    if world_size() > 1:
+        dist.barrier()
+
+
 class _GatherWithGrad(torch.autograd.Function):
     """all_gather whose backward hands each rank the gradient of its own slice (summed over ranks),
     as SimCLR's and MoCo v3's reference code do, so negatives from other ranks train every encoder."""

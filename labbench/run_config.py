@@ -89,7 +89,8 @@ def load_config(path: str | Path, base: RunConfig | None = None) -> RunConfig:
     return validate_config(data)
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
+    """A ``--set`` value: TOML syntax, and a bare word is a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
@@ -109,7 +110,7 @@ def apply_overrides(cfg: RunConfig, overrides: list[str]) -> RunConfig:
             if not isinstance(node.get(part), dict):
                 raise ConfigError(f"{key}: unknown section {part!r}")
             node = node[part]
-        node[parts[-1]] = _parse_value(text.strip())
+        node[parts[-1]] = parse_value(text.strip())
         if parts == ["method", "name"]:  # switching method: keep only what the new one knows
             data["method"] = {"name": node["name"]}
     return validate_config(data)

@@ -58,8 +58,14 @@ def create_run_dir(cfg: RunConfig, root: str | Path | None = None) -> Path:
             n += 1
         except OSError as err:
             raise storage_error(path, err) from None
+    return init_run_dir(path, cfg)
+
+
+def init_run_dir(path: str | Path, cfg: RunConfig) -> Path:
+    """Make ``path`` a run folder of ``cfg`` (a study names its runs' folders itself)."""
+    path = Path(path)
     try:
-        (path / "checkpoints").mkdir()
+        (path / "checkpoints").mkdir(parents=True)
         (path / "exports").mkdir()
     except OSError as err:
         raise storage_error(path, err) from None
@@ -130,8 +136,10 @@ class MetricsLog:
                 f"moved it to {torn.name} and continued after the last whole record")
 
     def append(self, record: dict[str, Any]) -> None:
+        """Append ``record`` as one line; a log not :meth:`open` is opened for this record alone."""
         if self._fd is None:
-            self.open()
+            with self:
+                return self.append(record)
         line = (json.dumps(record, allow_nan=True) + "\n").encode()
         start = os.fstat(self._fd).st_size
         try:
@@ -146,8 +154,7 @@ class MetricsLog:
             raise
 
     def is_empty(self) -> bool:
-        if self._fd is None:
-            self.open()
+        """Whether the open log holds no record yet."""
         return os.fstat(self._fd).st_size == 0
 
     def close(self) -> None:
@@ -197,7 +204,7 @@ _TEXTS = ("kind", "status", "message", "reason", "level", "path")
 def record_problem(record: Any) -> str | None:
     """Why ``record`` cannot be used (a field of the wrong type), or None when it can."""
     if not isinstance(record, dict):
-        return f"not a record ({type(record).__name__})"
+        return _not_a_record(record)
     for key in _INTS:
         value = record.get(key)
         if key in record and (isinstance(value, bool) or not isinstance(value, int)):
@@ -230,8 +237,13 @@ class MetricsRead:
         return f"{name}: skipped {len(self.skipped)} unusable record(s) ({shown})"
 
 
-def _parse_lines(lines: list[bytes], first_line: int | None) -> MetricsRead:
-    """Records from whole lines; ``first_line`` numbers them (None: a tail, numbered from its end)."""
+def _not_a_record(record: Any) -> str | None:
+    return None if isinstance(record, dict) else f"not a record ({type(record).__name__})"
+
+
+def _parse_lines(lines: list[bytes], first_line: int | None, problem_of=record_problem) -> MetricsRead:
+    """Records from whole lines, in order; ``first_line`` numbers them (None: a tail, numbered from its
+    end); ``problem_of(record)`` says why a record cannot be used."""
     out = MetricsRead()
     for i, raw in enumerate(lines):
         if not raw.strip():
@@ -242,12 +254,11 @@ def _parse_lines(lines: list[bytes], first_line: int | None) -> MetricsRead:
         except (json.JSONDecodeError, UnicodeDecodeError):
             out.skipped.append(f"{where}: not JSON")
             continue
-        problem = record_problem(record)
+        problem = problem_of(record)
         if problem:
             out.skipped.append(f"{where}: {problem}")
         else:
             out.records.append(record)
-    out.records = supersede(out.records)
     return out
 
 
@@ -270,7 +281,9 @@ def scan_metrics(run_dir: str | Path) -> MetricsRead:
         data = read_regular(path)
     except StorageError as err:
         return MetricsRead() if err.errno == errno.ENOENT else MetricsRead(skipped=[str(err)])
-    return _parse_lines(data.split(b"\n")[:-1], 1)
+    read = _parse_lines(data.split(b"\n")[:-1], 1)
+    read.records = supersede(read.records)
+    return read
 
 
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -303,12 +316,23 @@ def tail_metrics(run_dir: str | Path, enough: int = 1 << 20, most: int = 64 << 2
             if start == 0 or span >= most or any(r.get("kind") in ("step", "epoch") for r in read.records):
                 break
             span *= 4
+        read.records = supersede(read.records)
         if start > 0:  # the records a run writes once, when it starts, from the head of the file
             head = _parse_lines(os.pread(fd, min(_HEAD, start), 0).split(b"\n")[:-1], 1)
             read.records[:0] = [r for r in head.records if r.get("kind") in _START_KINDS]
         return read
     finally:
         os.close(fd)
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """Every record (a JSON object on a whole line) of an append-only JSON-lines file written with
+    :class:`MetricsLog`; none when it is missing or not a regular file."""
+    try:
+        data = read_regular(path)
+    except StorageError:
+        return []
+    return _parse_lines(data.split(b"\n")[:-1], 1, _not_a_record).records
 
 
 def load_run_config(run_dir: str | Path) -> RunConfig:

@@ -85,8 +85,11 @@ class MainWindow(QMainWindow):
         self.plots = TrainingPlots(self)
         self.log_panel = LogPanel(self)
         self.run_list = RunList(self.runs_root, self)
+        from ui.studies import StudiesPanel  # here: its plots' style module imports ui.inspect, which imports this one
+
+        self.studies = StudiesPanel(self.runs_root, self)
         self.docks: list[QDockWidget] = [
-            self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list,
+            self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list, self.studies,
         ]
         self._arrange_default_layout()
         self.inspect_docks = self._add_inspect_views()
@@ -130,6 +133,7 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.plots, self.method_config, Qt.Orientation.Horizontal)
         self.splitDockWidget(self.plots, self.log_panel, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.log_panel, self.run_list)
+        self.tabifyDockWidget(self.plots, self.studies)
         self.log_panel.raise_()
         self.resize(1560, 960)
         self.resizeDocks([self.browser, self.plots, self.method_config], [380, 800, 380], Qt.Orientation.Horizontal)
@@ -267,6 +271,7 @@ class MainWindow(QMainWindow):
         self.state.changed.connect(self._update_device)
         self.run_list.run_toggled.connect(self._on_run_toggled)
         self.run_list.resume_requested.connect(self.resume_run)
+        self.studies.run_requested.connect(self.open_run)
 
     # -- layout and settings ---------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -536,6 +541,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping the run and saving a checkpoint…")
             QApplication.processEvents()
             self.session.shutdown()
+        self.studies.shutdown()
         self.browser.wait()
         self.preview.wait()
         self.save_settings()

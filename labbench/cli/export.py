@@ -23,6 +23,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     for fmt, path in result.files.items():
         print(f"{fmt:<12} {path}  (reloaded: max |diff| {result.max_abs_diff[fmt]:.1e})")
     print(f"{'card':<12} {result.card_path}")
+    for hub_name, path in result.hub_files.items():
+        print(f"{hub_name:<12} {path}")
     if result.embeddings:
         print(f"{'embeddings':<12} {result.embeddings['projector_config.pbtxt'].parent}")
     return 0

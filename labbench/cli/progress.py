@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
+from typing import TextIO
 
 
 def format_eta(seconds: float) -> str:
@@ -22,25 +24,37 @@ def reference_text(raw_pixels_knn: float | None, untrained_knn: float | None) ->
 
 
 class ProgressPrinter:
-    """Turns engine events into a one-line progress bar (a line per epoch when not on a terminal)."""
+    """Turns engine events into what the terminal shows while a run trains.
 
-    def __init__(self, stream=None) -> None:
+    On a terminal, one progress bar redrawn in place. Elsewhere (a CI log, ``nohup``, a pipe) a
+    ``\r`` bar would be one endless line, so a plain progress line is written every ``every_s``
+    seconds instead, the first at the first step report. Epoch summaries, log lines and the end
+    are written as lines in both cases.
+    """
+
+    def __init__(self, stream: TextIO | None = None, every_s: float = 30.0,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self.start = time.perf_counter()
+        self.every_s = every_s
+        self.clock = clock
+        self.first: tuple[float, int] | None = None  # (time, step) of the first step report: the rate's origin
+        self.last_line_at: float | None = None
         self.reference = ""  # " · raw pixels 21 % · untrained 24 %" once the run has measured them
+
+    def eta(self, step: int, total_steps: int, now: float) -> str:
+        """Time left at the rate since the first step report ("--" until there is one to measure)."""
+        if self.first is None:
+            self.first = (now, step)
+        t0, s0 = self.first
+        if step <= s0 or now <= t0:
+            return "--"
+        return format_eta((total_steps - step) * (now - t0) / (step - s0))
 
     def __call__(self, event) -> None:
         kind = event.kind
-        if kind == "step" and self.tty:
-            done = event.step / max(event.total_steps, 1)
-            bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
-            eta = (time.perf_counter() - self.start) * (1 - done) / max(done, 1e-9)
-            self.stream.write(
-                f"\r[{bar}] step {event.step}/{event.total_steps} epoch {event.epoch + 1} "
-                f"loss {event.loss:.4f} lr {event.lr:.3g} {event.images_per_sec:,.0f} img/s ETA {format_eta(eta)}  "
-            )
-            self.stream.flush()
+        if kind == "step":
+            self._step(event)
         elif kind == "reference":
             self.reference = reference_text(event.raw_pixels_knn, event.untrained_knn)
         elif kind == "epoch":
@@ -55,6 +69,21 @@ class ProgressPrinter:
             self._line(f"{event.status}: {event.message}")
             if event.run_dir:
                 self._line(f"run folder: {event.run_dir}")
+
+    def _step(self, event) -> None:
+        now = self.clock()
+        eta = self.eta(event.step, event.total_steps, now)
+        done = event.step / max(event.total_steps, 1)
+        figures = (f"step {event.step}/{event.total_steps} epoch {event.epoch + 1} loss {event.loss:.4f} "
+                   f"lr {event.lr:.3g} {event.images_per_sec:,.0f} img/s ETA {eta}")
+        if self.tty:
+            bar = "#" * int(30 * done) + "." * (30 - int(30 * done))
+            self.stream.write(f"\r[{bar}] {figures}  ")
+            self.stream.flush()
+            return
+        if self.last_line_at is None or now - self.last_line_at >= self.every_s or event.step == event.total_steps:
+            self.last_line_at = now
+            self._line(f"{figures} ({100 * done:.0f} %)")
 
     def _line(self, text: str) -> None:
         self.stream.write(("\r\033[K" if self.tty else "") + text + "\n")

@@ -14,7 +14,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from labbench.engine import Control, Trainer
 
     control = Control()
-    callbacks = [] if distributed_rank_env_nonzero() else [ProgressPrinter()]
+    callbacks = [] if distributed_rank_env_nonzero() else [ProgressPrinter(every_s=args.progress_every)]
     if args.resume:
         trainer = Trainer(resume_config(args), callbacks, control, run_dir=args.resume)
     else:
@@ -38,4 +38,8 @@ def add_parser(sub) -> None:
     p.add_argument("--resume", metavar="RUN_DIR",
                    help="continue a run from its last checkpoint; --set and --data may change what a resume "
                         "accepts (epochs, time budget, device, logging, batch size, data folder)")
+    p.add_argument("--tensorboard", action="append_const", dest="set", const="train.tensorboard=true",
+                   help="also write TensorBoard logs into the run folder (same as --set train.tensorboard=true)")
+    p.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
+                   help="when the output is not a terminal (a CI log, nohup), a progress line this often (default: 30)")
     p.set_defaults(func=cmd_train)

@@ -47,6 +47,7 @@ from labbench.engine.resume import (
     schedule_offset,
     shift_schedule,
 )
+from labbench.engine.tensorboard import TENSORBOARD_DIR, ProjectorSample, TensorBoardWriter
 from labbench.errors import CheckpointError, ConfigError, LabbenchError, StorageError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import Method, build_method
@@ -110,6 +111,7 @@ class Trainer:
         self.train_set: ImageSet | None = None
         self.eval_set: ImageSet | None = None
         self.images: torch.Tensor | None = None  # the training images, on the device when they fit
+        self.labels: torch.Tensor | None = None  # their classes, for a method that trains on them (needs_labels)
         self.method: Method | None = None
         self.model: torch.nn.Module | None = None  # the method, or its DistributedDataParallel wrapper
         self.optimizer: torch.optim.Optimizer | None = None
@@ -184,6 +186,10 @@ class Trainer:
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
         else:
             self._start_recording(Position(0, 0, 0))
+        if cfg.train.tensorboard and distributed.is_main() and self.run_dir is not None:
+            projector = ProjectorSample.choose(self.method, self.eval_set, cfg.data.image_size, self.device, cfg.train.seed)
+            self.callbacks.append(
+                TensorBoardWriter(self.run_dir / TENSORBOARD_DIR, purge_step=self.step, projector=projector))
 
     def _open_run_folder(self) -> None:
         """Make or take the run folder: its lock first (nothing is written or removed without it), then
@@ -249,6 +255,7 @@ class Trainer:
         cfg = self.config
         torch.manual_seed(cfg.train.seed)
         method = build_method(cfg, dataset_size=len(self.train_set)).to(self.device)
+        self.labels = self._training_labels(method)
         if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
             method = method.to(memory_format=torch.channels_last)
         self.method = self.model = method
@@ -267,6 +274,15 @@ class Trainer:
                                          cfg.train.batch_size, fused=self.device.type == "cuda")
         if cfg.train.compile:
             method.encoder.compile()
+
+    def _training_labels(self, method) -> torch.Tensor | None:
+        """The training split's labels for a method that trains on them (None for every other)."""
+        if not method.needs_labels:
+            return None
+        if self.train_set.labels is None:
+            raise ConfigError(f"method.name: {self.config.method.name} trains on labels, and "
+                              f"{self.config.data.source} has none; pick a labelled source")
+        return self.train_set.labels.to(self.images.device)
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -379,8 +395,10 @@ class Trainer:
                 group["weight_decay"] = float(plan.weight_decay[step])
         self.method.before_step(plan.schedule_epoch(step))
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            # a method with per-image state (a memory bank) is told which images it sees
+            # a method with per-image state (a memory bank) is told which images it sees; the supervised baseline their classes
             extra = {"indices": idx.to(self.device, non_blocking=True)} if self.method.needs_indices else {}
+            if self.labels is not None:
+                extra["labels"] = self.labels[idx.to(self.labels.device)].to(self.device, non_blocking=True)
             loss, metrics = self.model(images, self.augment_gen, **extra)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -6,7 +6,9 @@ Every file is written into a staging folder inside the chosen folder, loaded bac
 recorded in the card and must stay below ``TOLERANCE``); then the whole set replaces the earlier one
 at once (``labbench.export.staging``): an interrupted export changes nothing. Names that could reach
 outside the folder are refused. The folder is locked while it is written (the run folder's lock when
-the export goes into the run's ``exports/``).
+the export goes into the run's ``exports/``). Beside the files, ``README.md`` is the Hugging Face
+model card and, for a ViT, ``config.json`` is timm's model config, so the folder loads with
+``timm.create_model("local-dir:FOLDER")``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ from labbench.evaluate.features import extract_features
 from labbench.export.card import make_card
 from labbench.export.embeddings import export_embeddings
 from labbench.export.formats import FORMATS, WRITERS, card_path, load_encoder
-from labbench.export.staging import staging, swap_in
+from labbench.export.model_card import HUB_CONFIG_NAME, MODEL_CARD_NAME, check_replaceable, model_card_markdown
+from labbench.export.staging import export_set, staging, swap_in
+from labbench.export.timm_vit import hub_config
 from labbench.files import make_folder
 from labbench.run_config import RunConfig
 from labbench.runlock import RunLock
@@ -55,6 +59,7 @@ class ExportResult:
     card: dict[str, Any]
     max_abs_diff: dict[str, float]
     embeddings: dict[str, Path] = field(default_factory=dict)
+    hub_files: dict[str, Path] = field(default_factory=dict)  # README.md (model card), config.json (a ViT's, for timm)
 
 
 def check_name(name: str) -> str:
@@ -88,27 +93,27 @@ def export_encoder(
     locked: bool = False,
 ) -> ExportResult:
     """Export ``encoder`` (a labbench backbone) into ``out_dir`` as ``<name>.<suffix>`` per format and
-    ``<name>.card.json``, replacing the earlier export of that name whole; each file is reloaded and
-    compared with ``encoder`` on ``sample`` (normalised images; default: 4 random ones). ``card_extra``
-    adds fields to the card (run, step, evaluation). ``write_more(stage)`` writes further members of
-    the set (the embeddings folder) into the staging folder. ``progress(done, total)`` after each
-    format; False cancels (``InterruptedError``). ``locked``: the caller holds the lock covering
-    ``out_dir``; otherwise the folder's own lock is taken.
+    ``<name>.card.json`` (and the folder's README.md, config.json), replacing the earlier export of that
+    name whole; each file is reloaded and compared with ``encoder`` on ``sample`` (normalised images;
+    default: 4 random ones). ``card_extra`` adds fields to the card (run, step, evaluation).
+    ``write_more(stage)`` writes further members of the set (the embeddings folder) into the staging
+    folder. ``progress(done, total)`` after each format; False cancels (``InterruptedError``).
+    ``locked``: the caller holds the lock covering ``out_dir``; otherwise the folder's own is taken.
     """
     formats = check_formats(formats)
     name = check_name(name)
-    folder = Path(out_dir)
-    make_folder(folder)
+    folder = make_folder(out_dir)
     if not locked:
         with RunLock(folder, "export"):
             return export_encoder(encoder, config, folder, formats, name=name, sample=sample,
                                   card_extra=card_extra, progress=progress, write_more=write_more, locked=True)
+    check_replaceable(folder)
     with staging(folder, name) as stage:
         result = _write_checked(encoder, config, stage, formats, name, sample, card_extra, progress)
         result.embeddings = write_more(stage) if write_more is not None else {}
-        members = [p.name for p in [*result.files.values(), result.card_path]]
+        members = [p.name for p in [*result.files.values(), result.card_path, *result.hub_files.values()]]
         members += sorted({p.relative_to(stage).parts[0] for p in result.embeddings.values()})
-        swap_in(stage, folder, name, members, list(FORMATS.values()))
+        swap_in(stage, folder, members, export_set(name, FORMATS.values()) + [MODEL_CARD_NAME, HUB_CONFIG_NAME])
     return _moved(result, stage, folder)
 
 
@@ -118,14 +123,15 @@ def _moved(result: ExportResult, stage: Path, folder: Path) -> ExportResult:
         return folder / path.relative_to(stage)
 
     return ExportResult(folder, {f: move(p) for f, p in result.files.items()}, move(result.card_path), result.card,
-                        result.max_abs_diff, {k: move(p) for k, p in result.embeddings.items()})
+                        result.max_abs_diff, {k: move(p) for k, p in result.embeddings.items()},
+                        {k: move(p) for k, p in result.hub_files.items()})
 
 
 @torch.no_grad()
 def _write_checked(encoder: nn.Module, config: RunConfig, folder: Path, formats: list[str], name: str,
                    sample: Tensor | None, card_extra: dict[str, Any] | None,
                    progress: Callable[[int, int], bool] | None) -> ExportResult:
-    """Write and check every format (and the card) into ``folder``."""
+    """Write and check every format, the card and the Hub files into ``folder``."""
     live = copy.deepcopy(encoder).cpu().float().eval()
     size = config.data.image_size
     if sample is None:
@@ -153,7 +159,11 @@ def _write_checked(encoder: nn.Module, config: RunConfig, folder: Path, formats:
     card["files"] = {fmt: {"file": p.name, "bytes": p.stat().st_size, "max_abs_diff": diffs[fmt]}
                      for fmt, p in files.items()}
     atomic_write_text(card_file, json.dumps(card, indent=2) + "\n")
-    return ExportResult(folder, files, card_file, card, diffs)
+    hub_files = {MODEL_CARD_NAME: atomic_write_text(folder / MODEL_CARD_NAME, model_card_markdown(card, name))}
+    if "timm" in card:
+        hub_files[HUB_CONFIG_NAME] = atomic_write_text(folder / HUB_CONFIG_NAME,
+                                                       json.dumps(hub_config(card["timm"]), indent=2) + "\n")
+    return ExportResult(folder, files, card_file, card, diffs, hub_files=hub_files)
 
 
 def _evaluation(run_dir: str | Path) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 It names the method and backbone with its constructor arguments, the input it expects (size,
 normalisation), the feature size, the training config's hash and the run's evaluation figures.
-For a ResNet it says how to load the weights into torchvision's own model.
+For a ResNet it says how to load the weights into torchvision's own model, for a ViT how to build
+it with timm (whose key names the weights are saved under).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from torch import nn
 
 from labbench.augment import IMAGENET_MEAN, IMAGENET_STD
 from labbench.errors import CheckpointError
+from labbench.export.timm_vit import timm_recipe
 from labbench.models import ResidualCNN, ResNet, SmallCNN, VisionTransformer
 from labbench.run_config import RunConfig, config_hash
 
 CARD_FORMAT = "labbench-encoder"
-CARD_VERSION = 1
+CARD_VERSION = 2  # 2: a ViT's weights under timm's key names; "data", "input.sizes" and "timm" added
 
 #: the encoder classes a card can name, and so the only ones a loader will build
 ENCODER_CLASSES: dict[str, type[nn.Module]] = {
@@ -57,6 +59,14 @@ def torchvision_recipe(encoder: nn.Module) -> dict[str, Any] | None:
     return {"model": encoder.name, "changes": changes, "code": "\n".join(lines)}
 
 
+def input_sizes(encoder: nn.Module) -> str:
+    """Which input sizes the exported files accept besides the trained one."""
+    if isinstance(encoder, VisionTransformer):
+        return (f"heights and widths that are multiples of {encoder.patch_size} (the position embeddings are "
+                "resampled) in .pt, .safetensors and ONNX; TorchScript is traced at the trained size")
+    return "any height and width (the features are averaged over the last feature map), in every file"
+
+
 def make_card(
     encoder: nn.Module,
     config: RunConfig,
@@ -75,6 +85,7 @@ def make_card(
         "format": CARD_FORMAT,
         "version": CARD_VERSION,
         "method": config.method.name,
+        "data": config.data.source,
         "backbone": {"name": config.backbone.name, "class": cls, "arch_kwargs": encoder.arch_kwargs()},
         "input": {
             "shape": [None, 3, size, size],
@@ -83,6 +94,7 @@ def make_card(
             "preprocess": "x = (pixels / 255 - mean) / std, after resizing the shorter side to size and centre-cropping",
             "mean": list(IMAGENET_MEAN),
             "std": list(IMAGENET_STD),
+            "sizes": input_sizes(encoder),
         },
         "output": {"shape": [None, encoder.feature_dim], "meaning": "pooled features, no projection head"},
         "feature_dim": encoder.feature_dim,
@@ -96,6 +108,8 @@ def make_card(
     recipe = torchvision_recipe(encoder)
     if recipe is not None:
         card["torchvision"] = recipe
+    if isinstance(encoder, VisionTransformer):
+        card["timm"] = timm_recipe(encoder)
     return card
 
 

@@ -1,10 +1,12 @@
 """The four files an encoder is exported to, and the one loader that reads all of them back.
 
-- ``.pt``: a plain state_dict (tensors only; loads with ``weights_only=True``, and a ResNet's loads
-  straight into torchvision), with the card beside it as ``<name>.card.json``;
+- ``.pt``: a plain state_dict (tensors only; loads with ``weights_only=True``; a ResNet's loads
+  straight into torchvision, a ViT's into timm: it is saved under timm's key names), with the card
+  beside it as ``<name>.card.json``;
 - ``.safetensors``: the same tensors, the card in the file's metadata;
 - ``.ts``: TorchScript (traced at the card's input size), the card as an extra file;
-- ``.onnx``: ONNX (opset 17, any batch size), the card in the model's metadata; run with onnxruntime.
+- ``.onnx``: ONNX (opset 17; any batch size, and any height and width the backbone accepts), the
+  card in the model's metadata; run with onnxruntime.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from labbench.atomic import atomic_write, atomic_write_bytes
 from labbench.engine.checkpoint import load_checkpoint
 from labbench.errors import CheckpointError, ConfigError
 from labbench.export.card import build_from_card
+from labbench.export.timm_vit import from_timm_keys, to_timm_keys
+from labbench.models import VisionTransformer
 
 #: format name -> file suffix
 FORMATS: dict[str, str] = {"pt": ".pt", "safetensors": ".safetensors", "torchscript": ".ts", "onnx": ".onnx"}
@@ -38,7 +42,8 @@ def card_path(path: str | Path) -> Path:
 
 def _state_dict(encoder: nn.Module) -> dict[str, Tensor]:
     # contiguous, unshared CPU copies: what safetensors requires and what a reader expects
-    return {k: v.detach().cpu().contiguous().clone() for k, v in encoder.state_dict().items()}
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in encoder.state_dict().items()}
+    return to_timm_keys(state) if isinstance(encoder, VisionTransformer) else state
 
 
 def _write_pt(encoder: nn.Module, card: dict[str, Any], path: Path, sample: Tensor) -> None:
@@ -79,7 +84,8 @@ def _write_onnx(encoder: nn.Module, card: dict[str, Any], path: Path, sample: Te
         torch.onnx.export(
             encoder, (sample,), buffer, dynamo=False, opset_version=ONNX_OPSET,
             input_names=["images"], output_names=["features"],
-            dynamic_axes={"images": {0: "batch"}, "features": {0: "batch"}},
+            # every backbone pools its features, so height and width are free (a ViT's in patch multiples)
+            dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, "features": {0: "batch"}},
         )
     model = onnx.load_from_string(buffer.getvalue())
     entry = model.metadata_props.add()
@@ -120,6 +126,8 @@ def _read_json(text: str | None, source: Path) -> dict[str, Any]:
 
 
 def _load_weights(model: nn.Module, state: dict[str, Tensor], path: Path) -> nn.Module:
+    if isinstance(model, VisionTransformer):
+        state = from_timm_keys(state)  # saved under timm's names (exports before card version 2: labbench's)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

@@ -1,5 +1,6 @@
 """An export replaces its whole set of files at once: ``<name>.pt``, ``.safetensors``, ``.ts``, ``.onnx``,
-``<name>.card.json`` and ``<name>-embeddings/`` come from one checkpoint, never some from an older one.
+``<name>.card.json``, ``<name>-embeddings/`` and the folder's model card come from one checkpoint,
+never some from an older one.
 
 Every file is first written into a staging folder beside them (``.export-<name>-XXXX/``) and checked
 there. Only then is a manifest written into it, and the files are moved into place, the earlier set's
@@ -15,7 +16,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,7 +29,7 @@ _MANIFEST = "manifest.json"
 _REPLACED = ".replaced"
 
 
-def set_names(name: str, suffixes: Sequence[str]) -> list[str]:
+def export_set(name: str, suffixes: Iterable[str]) -> list[str]:
     """Every file (and the embeddings folder) that belongs to the export called ``name``."""
     return [f"{name}{suffix}" for suffix in suffixes] + [f"{name}.card.json", f"{name}-embeddings"]
 
@@ -60,11 +61,11 @@ def staging(folder: Path, name: str) -> Iterator[Path]:
         shutil.rmtree(stage, ignore_errors=True)
 
 
-def swap_in(stage: Path, folder: Path, name: str, members: Sequence[str], suffixes: Sequence[str]) -> None:
-    """Make ``members`` (files in ``stage``) the export ``name`` in ``folder``, replacing its whole earlier set."""
+def swap_in(stage: Path, folder: Path, members: Sequence[str], replaces: Sequence[str]) -> None:
+    """Move ``members`` (files in ``stage``) into ``folder``; of the names in ``replaces`` (the whole
+    earlier set), those not among them are moved out: the set changes at once, as one."""
     with _stop_signals_held():
-        atomic_write_text(stage / _MANIFEST, json.dumps({"name": name, "files": list(members),
-                                                         "set": set_names(name, suffixes)}))
+        atomic_write_text(stage / _MANIFEST, json.dumps({"files": list(members), "set": list(replaces)}))
         _complete(stage, folder)
 
 

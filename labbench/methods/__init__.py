@@ -25,6 +25,7 @@ from labbench.methods.relative_patch import RelativePatch
 from labbench.methods.rotation import Rotation
 from labbench.methods.simclr import SimCLR
 from labbench.methods.simsiam import SimSiam
+from labbench.methods.supervised import Supervised
 from labbench.methods.vicreg import VICReg
 
 METHODS: dict[str, type[Method]] = {
@@ -44,6 +45,7 @@ METHODS: dict[str, type[Method]] = {
     "jigsaw": Jigsaw,
     "inpainting": Inpainting,
     "colorization": Colorization,
+    "supervised": Supervised,
 }
 
 #: what a run config without a ``method.name`` trains (the shared sections' defaults are SimCLR's)

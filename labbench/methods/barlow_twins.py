@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
 from labbench import distributed, losses
 from labbench.config import MethodConfig
@@ -45,6 +45,10 @@ class BarlowTwins(AsymmetricViewMethod):
         self.projector = projection_mlp(
             self.encoder.feature_dim, cfg.projector_dim, cfg.projector_dim, num_layers=cfg.projector_layers
         )
+
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.projector
 
     # -- forward and loss ----------------------------------------------------------------------
 

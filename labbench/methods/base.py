@@ -51,6 +51,8 @@ class Method(nn.Module):
     needs_dataset_size: ClassVar[bool] = False
     #: ``training_step`` also receives ``indices=``, each image's index in the training split (InstDisc's bank)
     needs_indices: ClassVar[bool] = False
+    #: ``training_step`` also receives ``labels=``, each image's class (int64, UNLABELED = -1 for none): the supervised baseline
+    needs_labels: ClassVar[bool] = False
 
     def __init__(self, cfg: MethodConfig, backbone_cfg: BackboneConfig, augment: AugmentConfig, image_size: int):
         super().__init__()
@@ -86,6 +88,12 @@ class Method(nn.Module):
 
     def current_momentum(self) -> float | None:
         """The EMA momentum in use (for the plots), or None when the method has no teacher."""
+        return None
+
+    @property
+    def projection_head(self) -> nn.Module | None:
+        """g(·) between the encoder's output h and the embedding z the loss compares (SimCLR §2.1), so
+        that z can be probed too (SimCLR Fig. 8: h beats z); None for a method without one."""
         return None
 
     def embed(self, x: Tensor) -> Tensor:

@@ -46,6 +46,10 @@ class BYOL(AsymmetricViewMethod, MomentumMethod):
         self.target_projector = frozen_copy(self.projector)
         self.start_momentum(cfg.base_momentum, cfg.momentum_cosine)
 
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.projector
+
     # -- forward and loss ----------------------------------------------------------------------
 
     def training_step(self, images: Tensor, g: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:

@@ -49,7 +49,9 @@ class DINOConfig(MethodConfig):
     )
     student_temp: float = Field(0.1, gt=0.0, le=1.0, description="Student temperature (paper: 0.1).")
     center_momentum: float = Field(
-        0.9, ge=0.0, lt=1.0, description="Momentum of the running centre of the teacher's outputs (paper: 0.9)."
+        0.9, ge=0.0, le=1.0,
+        description="Momentum of the running centre of the teacher's outputs (paper: 0.9); 1 = no centring "
+        "(the centre stays at zero, the ablation of the paper's Fig. 7).",
     )
     freeze_last_layer: int = Field(
         1, ge=0, le=1000, description="Epochs at the start during which the head's last layer is not updated (paper: 1)."

@@ -59,6 +59,10 @@ class MemoryBank(Method):
         ddp_skip_buffers(self, ["bank"])
         self._new_entries: tuple[Tensor, Tensor] | None = None
 
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.head
+
     # -- views ---------------------------------------------------------------------------------
 
     def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:

@@ -116,6 +116,10 @@ class MoCo(MomentumMethod):
         ddp_skip_buffers(self, ["queue", "queue_ptr"])
         self._new_keys: Tensor | None = None
 
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.head
+
     # -- views ---------------------------------------------------------------------------------
 
     def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:

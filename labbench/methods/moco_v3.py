@@ -76,6 +76,10 @@ class MoCoV3(AsymmetricViewMethod, MomentumMethod):
         self.momentum_projector = frozen_copy(self.projector)
         self.start_momentum(cfg.momentum, cfg.momentum_cosine)
 
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.projector
+
     # -- forward and loss ----------------------------------------------------------------------
 
     def training_step(self, images: Tensor, g: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:

@@ -11,7 +11,7 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline
@@ -26,6 +26,19 @@ class SimCLRConfig(MethodConfig):
     temperature: float = Field(0.1, gt=0.0, le=10.0, description="NT-Xent temperature τ (paper: 0.1 at batch 4096).")
     projection_dim: int = Field(128, ge=2, le=8192, description="Output size of the projection head.")
     hidden_dim: int | None = Field(None, ge=2, le=16384, description="Head hidden size (none = encoder's feature size).")
+    head: Literal["mlp", "linear", "none"] = Field(
+        "mlp", description="Projection head g: the paper's MLP (v1: 2 layers, v2: 3), one linear layer, or none "
+        "(the loss on h itself) — the three of the paper's Fig. 8."
+    )
+
+
+def simclr_head(cfg: SimCLRConfig, dim: int) -> nn.Module:
+    """g(·) of ``cfg.head``: an MLP with ReLU (the paper's), a linear layer, or the identity."""
+    if cfg.head == "none":
+        return nn.Identity()
+    if cfg.head == "linear":
+        return nn.Linear(dim, cfg.projection_dim)
+    return projection_mlp(dim, cfg.hidden_dim or dim, cfg.projection_dim, num_layers=2 if cfg.version == 1 else 3)
 
 
 class SimCLR(Method):
@@ -37,10 +50,12 @@ class SimCLR(Method):
         super().__init__(cfg, backbone_cfg, augment, image_size)
         self.encoder = build_backbone(backbone_cfg, image_size)
         dim = self.encoder.feature_dim
-        self.projection = projection_mlp(
-            dim, cfg.hidden_dim or dim, cfg.projection_dim, num_layers=2 if cfg.version == 1 else 3
-        )
+        self.projection = simclr_head(cfg, dim)
         self.pipeline = ViewPipeline(augment, image_size)
+
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.projection
 
     def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
         return {"view_1": self.pipeline(images, g), "view_2": self.pipeline(images, g)}

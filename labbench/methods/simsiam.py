@@ -13,7 +13,7 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
 from labbench import losses
 from labbench.augment import ViewPipeline
@@ -50,6 +50,10 @@ class SimSiam(Method):
         )
         self.predictor = projection_mlp(cfg.projection_dim, cfg.predictor_hidden_dim, cfg.projection_dim)
         self.pipeline = ViewPipeline(augment, image_size)
+
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.projector
 
     # -- views ---------------------------------------------------------------------------------
 

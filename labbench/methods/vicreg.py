@@ -13,7 +13,7 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from torch import Tensor
+from torch import Tensor, nn
 
 from labbench import distributed, losses
 from labbench.config import MethodConfig
@@ -44,6 +44,10 @@ class VICReg(AsymmetricViewMethod):
         self.expander = projection_mlp(
             self.encoder.feature_dim, cfg.expander_dim, cfg.expander_dim, num_layers=cfg.expander_layers
         )
+
+    @property
+    def projection_head(self) -> nn.Module:
+        return self.expander
 
     # -- forward and loss ----------------------------------------------------------------------
 

@@ -115,7 +115,8 @@ class VisionTransformer(nn.Module):
 
     def _position_embedding(self, h: int, w: int) -> Tensor:
         """Position embeddings for an h×w patch grid: bicubic resampling of the learned grid (DINO)."""
-        if h == w == self.grid_size:
+        # an ONNX export always takes the resampling path, so that its graph accepts any grid size
+        if h == w == self.grid_size and not torch.onnx.is_in_onnx_export():
             return self.pos_embed
         g, d = self.grid_size, self.embed_dim
         grid = self.pos_embed[:, 1:].reshape(1, g, g, d).permute(0, 3, 1, 2)

@@ -80,6 +80,16 @@ def test_centre_update_follows_the_momentum_formula():
     torch.testing.assert_close(metrics["center_norm"], method.center.norm())
 
 
+def test_centre_momentum_one_switches_centring_off():
+    """The ablation of the paper's Fig. 7: the centre stays at zero, the constant teacher stays sharp."""
+    method = _dino(local_crops_number=0, center_momentum=1.0)
+    method.teacher.head = _Constant(torch.randn(64))
+    images, g = random_images(2), torch.Generator().manual_seed(0)
+    entropies = [method.training_step(images, g)[1]["teacher_entropy"].item() for _ in range(4)]
+    assert torch.count_nonzero(method.center) == 0
+    assert max(entropies) < 0.5 * math.log(64) and entropies[0] == pytest.approx(entropies[-1])
+
+
 def test_last_layer_is_frozen_during_the_first_epoch():
     method = _dino()
     last = method.student.head.last_layer.parametrizations.weight.original1

@@ -15,7 +15,7 @@ def test_window_opens_with_every_dock_and_a_view_menu_entry_for_each(make_window
     window.show()
     names = {d.objectName() for d in window.docks}
     assert names == {"dataset_browser", "augmentation_preview", "method_config", "training_plots", "log_panel",
-                     "run_list"}
+                     "run_list", "studies"}
     for dock in window.docks:
         assert window.dock_actions[dock.objectName()].isChecked()
     assert not window.browser.isHidden() and not window.plots.isHidden() and not window.preview.isHidden()
