@@ -46,7 +46,7 @@ def test_a_re_export_with_fewer_formats_replaces_the_whole_set(exported):
     run, _ = exported
     export_run(run, formats=["pt"])
     names = sorted(_files(run / "exports"))
-    assert names == ["encoder.card.json", "encoder.pt"]  # no .onnx from the earlier checkpoint beside them
+    assert names == ["README.md", "encoder.card.json", "encoder.pt"]  # no .onnx from the earlier checkpoint beside them
     assert json.loads((run / "exports" / "encoder.card.json").read_text())["step"] == 6
 
 
