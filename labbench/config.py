@@ -36,7 +36,7 @@ class Section(BaseModel):
 class DataConfig(Section):
     source: SourceName = Field("shapes", description="Where the images come from.")
     root: str | None = Field(
-        None, description="Folder of images (source 'folder') or root of a torchvision dataset."
+        None, description="Folder of images (source 'folder'), of packed shards ('shards') or root of a torchvision dataset."
     )
     image_size: int = Field(32, ge=8, le=512, description="Images are resized to this square size (px).")
     num_images: int = Field(
@@ -48,7 +48,18 @@ class DataConfig(Section):
     seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the generated set and of the train/eval split.")
     download: bool = Field(False, description="Allow torchvision to download the dataset.")
     cache_dir: str | None = Field(
-        None, description="Where large decoded sets are kept as a memory-mapped uint8 file."
+        None, description="Where large decoded sets are kept as a memory-mapped uint8 file (none = the user's cache folder)."
+    )
+    store: Literal["auto", "uint8", "stream"] = Field(
+        "auto",
+        description="Training images decoded once into a uint8 store, or streamed from packed shards and decoded "
+        "per batch (crops cut from the full-resolution image); auto streams packed sets whose store would exceed 4 GiB.",
+    )
+    workers: int | None = Field(
+        None, ge=0, le=64, description="Processes that decode streamed batches (none = one per spare core; 0 = in the trainer)."
+    )
+    decode_on: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where streamed JPEGs are decoded: auto = on the GPU (nvJPEG) when training on CUDA."
     )
     # -- the built-in shapes set's nuisances (source "shapes" only; see labbench/data/shapes.py) --
     palette_size: int = Field(

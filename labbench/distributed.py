@@ -39,9 +39,10 @@ def launched_by_torchrun() -> bool:
 
 
 def init_from_env(device_type: str) -> None:
-    """Join the process group torchrun describes: nccl on CUDA, gloo on CPU."""
+    """Join the process group torchrun describes: nccl on CUDA, gloo on CPU, or the backend that
+    ``LABBENCH_DIST_BACKEND`` names (gloo lets several processes share one GPU, which nccl refuses)."""
     if launched_by_torchrun() and not is_initialized():
-        dist.init_process_group("nccl" if device_type == "cuda" else "gloo")
+        dist.init_process_group(os.environ.get("LABBENCH_DIST_BACKEND") or ("nccl" if device_type == "cuda" else "gloo"))
 
 
 def broadcast_object(obj: object) -> object:

@@ -23,7 +23,7 @@ from torch import Tensor
 from labbench.atomic import atomic_write_text
 from labbench.config import DataConfig
 from labbench.run_config import RunConfig
-from labbench.data import load_split
+from labbench.data import folder_source, load_split
 from labbench.data.split import cap_index
 from labbench.data.store import ImageSet, Split
 from labbench.engine.device import resolve_device
@@ -38,6 +38,7 @@ from labbench.evaluate.knn import weighted_knn_accuracy
 from labbench.evaluate.linear_probe import linear_probe
 from labbench.runlock import RunLock
 from labbench.runs import load_run_config, read_run
+from labbench.sources import SOURCES
 
 EVAL_NAME = "eval.json"
 EVAL_FORMAT = 2  # {"format": 2, "results": [one EvalResult per data set]}; format 1 was one bare result
@@ -94,13 +95,17 @@ class EvalResult:
 def data_key(data: DataConfig, max_train: int | None = None) -> str:
     """Which data a result was measured on: the source, a folder by its full path, and the cap on
     labelled training images when there was one."""
-    key = f"folder:{data.root}" if data.source == "folder" else data.source
+    key = f"{data.source}:{data.root}" if _is_a_folder(data) else data.source
     return f"{key} (at most {max_train} labelled training images)" if max_train else key
+
+
+def _is_a_folder(data: DataConfig) -> bool:
+    return SOURCES[data.source].kind == "folder" and bool(data.root)
 
 
 def data_label(data: DataConfig) -> str:
     """A short name of the data for tables: the source, or a folder's own name."""
-    return os.path.basename(os.path.normpath(data.root)) if data.source == "folder" and data.root else data.source
+    return os.path.basename(os.path.normpath(data.root)) if _is_a_folder(data) else data.source
 
 
 def read_evals(run_dir: str | Path) -> list[EvalResult]:
@@ -137,7 +142,7 @@ def eval_data_config(config: RunConfig, source: str | None = None) -> DataConfig
     if source is None:
         return config.data
     if Path(source).is_dir():
-        return config.data.model_copy(update={"source": "folder", "root": str(Path(source).resolve())})
+        return config.data.model_copy(update={"source": folder_source(source), "root": str(Path(source).resolve())})
     return DataConfig.model_validate({**config.data.model_dump(), "source": source, "root": None})
 
 

@@ -29,6 +29,7 @@ SOURCES: dict[str, Source] = {
     "digits": Source("Digits", "built-in"),
     "photos": Source("Photos", "built-in"),
     "folder": Source("Image folder", "folder"),
+    "shards": Source("Packed shards (labbench data pack)", "folder"),
     "cifar10": Source("CIFAR-10", "dataset"),
     "cifar100": Source("CIFAR-100", "dataset"),
     "stl10": Source("STL-10", "dataset"),

@@ -53,6 +53,46 @@ def tiny_runs(tmp_path_factory) -> Callable[[str, Path], Path]:
     return get
 
 
+@pytest.fixture
+def one_thread():
+    """Tiny models: one thread beats two that fight over a busy machine (by 50× when it is loaded)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def stop_and_resume(config: RunConfig, root: Path, stop_at: int) -> tuple[Trainer, Trainer]:
+    """``config`` trained straight through, and trained again stopped after step ``stop_at`` then resumed
+    from its checkpoint: (the straight trainer, the resumed one), both completed."""
+    from labbench.engine import Control, StepEvent
+
+    straight = Trainer(config, runs_root=root / "straight")
+    assert straight.fit().status == "completed"
+    control = Control()
+
+    def stop(event) -> None:
+        if isinstance(event, StepEvent) and event.step == stop_at:
+            control.stop()
+
+    first = Trainer(config, [stop], control, runs_root=root / "stopped")
+    assert first.fit().status == "stopped"
+    resumed = Trainer.resume(first.run_dir)
+    assert resumed.fit().status == "completed"
+    return straight, resumed
+
+
+def assert_same_weights(a: Trainer, b: Trainer) -> None:
+    import torch
+
+    wa, wb = a.method.state_dict(), b.method.state_dict()
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert torch.equal(wa[key], wb[key]), key
+
+
 @pytest.fixture(scope="module")
 def simclr_run(request, tiny_runs) -> Path:
     return tiny_runs("simclr", request.path.parent)
@@ -66,3 +106,72 @@ def dino_run(request, tiny_runs) -> Path:
 @pytest.fixture(scope="module")
 def mae_run(request, tiny_runs) -> Path:
     return tiny_runs("mae", request.path.parent)
+
+
+# -- photographs on disk and their packed shards (the streaming tests) --------------------------------
+
+
+def write_photos(root: Path, classes: tuple[str, ...] = ("cat", "dog"), per_class: int = 12,
+                 sides: tuple[str, ...] = (), seed: int = 0) -> list[Path]:
+    """JPEGs of 40–90 px (width and height drawn apart) with smooth colour fields and noise, one folder per
+    class (under ``sides`` folders such as train/ and test/ when given); their paths."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    paths = []
+    for side in sides or ("",):
+        for c, name in enumerate(classes):
+            for i in range(per_class):
+                h, w = (int(v) for v in rng.integers(40, 91, 2))
+                yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
+                base = np.stack([xx, yy, (xx + yy) / 2], -1) * 200 + c * 40
+                pixels = np.clip(base + rng.normal(0, 12, (h, w, 3)), 0, 255).astype(np.uint8)
+                path = root / side / name / f"{i:03d}.jpg"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                Image.fromarray(pixels).save(path, quality=90)
+                paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def packed_photos(tmp_path) -> Callable[..., Path]:
+    """``make(**write_photos kwargs, shard_mb=…)``: a folder of photos packed into shards; the pack folder."""
+    from labbench.data.pack import pack_folder
+
+    def make(shard_mb: float = 0.02, **kwargs) -> Path:
+        folder = tmp_path / "photos"
+        write_photos(folder, **kwargs)
+        pack_folder(str(folder), tmp_path / "pack", shard_mb=shard_mb, threads=1)
+        return tmp_path / "pack"
+
+    return make
+
+
+#: every registered method with small heads, for tests that run one step of each on a width-8 CNN
+#: (a ViT where the method needs one): the papers' 4 096–65 536-wide heads would dominate the test time
+TINY_METHODS: dict[str, list[str]] = {
+    "barlow_twins": ["method.projector_dim=64"],
+    "byol": ["method.projection_dim=16", "method.hidden_dim=32", "method.predictor_hidden_dim=32"],
+    "colorization": [],
+    "cpc": [],
+    "dino": ["method.out_dim=64", "method.hidden_dim=32", "method.bottleneck_dim=16", "method.local_crops_number=2"],
+    "inpainting": [],
+    "jigsaw": ["method.hidden_dim=32"],
+    "mae": ["method.decoder_width=32", "method.decoder_depth=1", "method.decoder_heads=2", *TINY_VIT],
+    "memory_bank": ["method.num_negatives=32", "method.projection_dim=16"],
+    "moco": ["method.queue_size=64", "method.projection_dim=16"],
+    "moco_v3": ["method.projection_dim=16", "method.hidden_dim=32", *TINY_VIT],
+    "relative_patch": ["method.hidden_dim=32"],
+    "rotation": [],
+    "simclr": ["method.projection_dim=16"],
+    "simsiam": ["method.projection_dim=32", "method.predictor_hidden_dim=16"],
+    "supervised": [],
+    "vicreg": ["method.expander_dim=64"],
+}
+
+
+def tiny_method_config(name: str, image_size: int = 32, *overrides: str) -> RunConfig:
+    """``name`` from ``TINY_METHODS`` on a width-8 CNN (or its tiny ViT) at ``image_size`` px."""
+    return apply_overrides(RunConfig(), [f"method.name={name}", f"data.image_size={image_size}", "backbone.name=cnn",
+                                         "backbone.width=8", *TINY_METHODS[name], *overrides])

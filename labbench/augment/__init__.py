@@ -11,6 +11,7 @@ from labbench.augment.color import (
     adjust_saturation,
     rgb_to_gray,
 )
+from labbench.augment.crops import CropSpec, DecodedCrops, take_crop
 from labbench.augment.ops import (
     IMAGENET_MEAN,
     IMAGENET_STD,
@@ -33,6 +34,8 @@ from labbench.augment.pipeline import ViewPipeline, resize_center
 __all__ = [
     "IMAGENET_MEAN",
     "IMAGENET_STD",
+    "CropSpec",
+    "DecodedCrops",
     "ViewPipeline",
     "adjust_brightness",
     "adjust_contrast",
@@ -52,5 +55,6 @@ __all__ = [
     "rgb_to_gray",
     "sample_crop_boxes",
     "solarize",
+    "take_crop",
     "to_float01",
 ]

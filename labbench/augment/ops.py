@@ -67,36 +67,55 @@ def _uniform(u: Tensor, low: float, high: float) -> Tensor:
 
 
 def sample_crop_boxes(
-    n: int, height: int, width: int, scale: tuple[float, float], ratio: tuple[float, float], g: torch.Generator
+    n: int, height: int | Tensor, width: int | Tensor, scale: tuple[float, float], ratio: tuple[float, float],
+    g: torch.Generator,
 ) -> Tensor:
     """``n`` crop boxes as int64 n×4 (top, left, height, width) on ``g``'s device.
 
     torchvision's RandomResizedCrop.get_params, vectorised: area share uniform in ``scale``, aspect
     ratio log-uniform in ``ratio``, 10 tries per box, the first that fits is kept; a box with no fit
     falls back to the centred crop of the largest allowed aspect ratio. All tries are drawn at once.
+    ``height`` and ``width`` are one image size, or each box's own (tensors of n sizes on ``g``'s device:
+    a batch of full-resolution images of different sizes).
     """
     tries = 10
     u = torch.rand(n, 2 * tries + 2, generator=g, device=g.device)
-    area = _uniform(u[:, :tries], *scale) * (height * width)
+    per_box = isinstance(height, Tensor)
+    if per_box:
+        height, width = height.to(u.dtype), width.to(u.dtype)
+    rows_h, rows_w = (height[:, None], width[:, None]) if per_box else (height, width)
+    area = _uniform(u[:, :tries], *scale) * (rows_h * rows_w)
     aspect = torch.exp(_uniform(u[:, tries : 2 * tries], math.log(ratio[0]), math.log(ratio[1])))
     w = torch.sqrt(area * aspect).round_()
     h = torch.sqrt(area / aspect).round_()
-    fits = (w > 0) & (w <= width) & (h > 0) & (h <= height)
+    fits = (w > 0) & (w <= rows_w) & (h > 0) & (h <= rows_h)
     first = fits.to(torch.uint8).argmax(dim=1, keepdim=True)  # argmax returns the first maximum
     w, h = w.gather(1, first).squeeze(1), h.gather(1, first).squeeze(1)
     top = torch.minimum((u[:, -2] * (height - h + 1)).floor_(), height - h)
     left = torch.minimum((u[:, -1] * (width - w + 1)).floor_(), width - w)
+    found = fits.any(dim=1)
+    fallback = _fallback_boxes(height, width, ratio) if per_box else _fallback_box(height, width, ratio)
+    box = [torch.where(found, v, fv) for v, fv in zip((top, left, h, w), fallback)]
+    return torch.stack(box, dim=1).long()
 
+
+def _fallback_box(height: int, width: int, ratio: tuple[float, float]) -> tuple[int, int, int, int]:
+    """The centred crop of the largest allowed aspect ratio, as scalars: a tensor of the box would be copied
+    to (and sync) the device."""
     fh, fw = height, width
     if width / height < min(ratio):
         fh = int(round(width / min(ratio)))
     elif width / height > max(ratio):
         fw = int(round(height * max(ratio)))
-    found = fits.any(dim=1)
-    # scalars, not a tensor of the fallback box: building one would copy to (and sync) the device
-    fallback = ((height - fh) // 2, (width - fw) // 2, fh, fw)
-    box = [torch.where(found, v, fv) for v, fv in zip((top, left, h, w), fallback)]
-    return torch.stack(box, dim=1).long()
+    return (height - fh) // 2, (width - fw) // 2, fh, fw
+
+
+def _fallback_boxes(height: Tensor, width: Tensor, ratio: tuple[float, float]) -> tuple[Tensor, ...]:
+    """:func:`_fallback_box` of many image sizes at once."""
+    aspect = width / height
+    fh = torch.where(aspect < min(ratio), (width / min(ratio)).round(), height)
+    fw = torch.where(aspect > max(ratio), (height * max(ratio)).round(), width)
+    return ((height - fh) / 2).floor(), ((width - fw) / 2).floor(), fh, fw
 
 
 def resized_crop(x: Tensor, boxes: Tensor, size: int) -> Tensor:

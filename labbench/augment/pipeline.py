@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from labbench.augment.crops import CropSpec, DecodedCrops, check_images, take_crop
 from labbench.augment.ops import (
     blur_kernel_size,
     color_jitter,
@@ -13,7 +14,6 @@ from labbench.augment.ops import (
     grayscale,
     hflip,
     normalize,
-    random_resized_crop,
     solarize,
     to_float01,
 )
@@ -23,18 +23,15 @@ from labbench.config import AugmentConfig
 SIGMA_REFERENCE_SIZE = 224
 
 
-def _check_images(images: Tensor) -> None:
-    if images.dtype != torch.uint8 or images.dim() != 4 or images.shape[1] != 3:
-        raise ValueError(f"expected uint8 images B×3×H×W, got {images.dtype} of shape {tuple(images.shape)}")
-
-
 class ViewPipeline:
     """SimCLR's view recipe (Chen et al. 2020, appendix A), batched on the device, per-sample random.
 
     crop -> flip -> colour jitter -> grayscale -> blur -> solarize -> normalise. The keyword
     overrides build asymmetric views (BYOL: blur 1.0 / 0.1, solarize 0 / 0.2) and multi-crop
     (DINO: global crops at scale (0.4, 1), local crops at (0.05, 0.4) and a smaller ``out_size``).
-    The same call serves one image (the GUI preview) and a training batch.
+    The same call serves one image (the GUI preview) and a training batch; a streamed batch arrives
+    with its crops already cut from the full-resolution images (``self.crop``, see
+    :mod:`labbench.augment.crops`) and the pipeline runs from the flip on.
 
     Examples:
         >>> pipeline = ViewPipeline(AugmentConfig(), out_size=32)
@@ -56,6 +53,7 @@ class ViewPipeline:
         self.out_size = out_size
         self.crop_scale = tuple(crop_scale) if crop_scale is not None else cfg.crop_scale
         self.crop_ratio = cfg.crop_ratio
+        self.crop = CropSpec(out_size, self.crop_scale, self.crop_ratio)
         self.flip_p = cfg.flip_p
         s = cfg.jitter_strength
         self.jitter = (0.8 * s, 0.8 * s, 0.8 * s, 0.2 * s)  # brightness, contrast, saturation, hue
@@ -67,16 +65,11 @@ class ViewPipeline:
         self.blur_sigma_224 = cfg.blur_sigma
         self.solarize_p = cfg.solarize_p if solarize_p is None else solarize_p
 
-    def __call__(self, images: Tensor, generator: torch.Generator) -> Tensor:
-        """uint8 B×3×H×W -> float32 B×3×out×out, normalised; random parameters drawn from ``generator``."""
-        _check_images(images)
-        if generator.device.type != images.device.type:
-            raise ValueError(
-                f"the generator is on {generator.device} but the images are on {images.device}; "
-                "make it with torch.Generator(device=images.device)"
-            )
+    def __call__(self, images: Tensor | DecodedCrops, generator: torch.Generator) -> Tensor:
+        """uint8 B×3×H×W (or a batch cut at decode time) -> float32 B×3×out×out, normalised; random
+        parameters drawn from ``generator`` (on the images' device)."""
         g = generator
-        x = random_resized_crop(to_float01(images), self.out_size, self.crop_scale, self.crop_ratio, g)
+        x = take_crop(images, self.crop, g)
         # ops that can never fire are skipped: no kernels, no draws
         if self.flip_p > 0:
             x = hflip(x, self.flip_p, g)
@@ -126,7 +119,7 @@ class ViewPipeline:
 
 def resize_center(images_uint8: Tensor, size: int) -> Tensor:
     """The eval transform: shorter side resized to ``size`` (bilinear, antialiased), centre size×size, normalised."""
-    _check_images(images_uint8)
+    check_images(images_uint8)
     x = to_float01(images_uint8)
     height, width = x.shape[-2:]
     if min(height, width) != size:

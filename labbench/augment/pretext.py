@@ -17,14 +17,15 @@ import torch
 from torch import Tensor
 
 from labbench.augment.color import rgb_to_gray
-from labbench.augment.ops import hflip, random_resized_crop, to_float01
+from labbench.augment.crops import CropSpec, DecodedCrops, take_crop
+from labbench.augment.ops import hflip
 from labbench.config import AugmentConfig
 
 
-def crop_flip(images: Tensor, size: int, augment: AugmentConfig, g: torch.Generator) -> Tensor:
+def crop_flip(images: Tensor | DecodedCrops, size: int, augment: AugmentConfig, g: torch.Generator) -> Tensor:
     """uint8 images -> float [0, 1] views: a random resized crop and a flip, the augment section's
     crop and flip settings, no colour ops (pretext methods that read colour must not have it changed)."""
-    x = random_resized_crop(to_float01(images), size, augment.crop_scale, augment.crop_ratio, g)
+    x = take_crop(images, CropSpec(size, augment.crop_scale, augment.crop_ratio), g)
     return hflip(x, augment.flip_p, g) if augment.flip_p > 0 else x
 
 

@@ -12,11 +12,11 @@ import os
 import sys
 
 from labbench import __version__
-from labbench.cli import evaluate, export, gui, presets, runs, study, train
+from labbench.cli import data, evaluate, export, gui, presets, runs, study, train
 from labbench.cli.interrupts import EXIT_FAILED, EXIT_USAGE, interrupted_exit_code
 from labbench.errors import ConfigError, LabbenchError
 
-COMMANDS = (train, runs, presets, evaluate, export, study, gui)
+COMMANDS = (train, runs, presets, evaluate, export, study, data, gui)
 
 #: the exit status of a process ended by SIGPIPE (128 + 13), what ``cat`` reports when ``head`` closes the pipe
 EXIT_BROKEN_PIPE = 141

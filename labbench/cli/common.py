@@ -17,8 +17,10 @@ DEFAULT_PRESET = "simclr"
 
 
 def data_overrides(data: str) -> list[str]:
-    """``--data``: a folder of images (any characters in its path) or a source name, as overrides."""
+    """``--data``: a folder of images or packed shards (any characters in its path) or a source name, as
+    overrides."""
     if Path(data).is_dir():
+        from labbench.data import folder_source
         from labbench.data.folder import check_image_root
 
         root = str(Path(data).resolve())
@@ -26,7 +28,7 @@ def data_overrides(data: str) -> list[str]:
             check_image_root(root)
         except DataError as err:
             raise ConfigError(f"--data: {err}") from None
-        return ["data.source=folder", f"data.root={toml_value(root)}"]
+        return [f"data.source={folder_source(root)}", f"data.root={toml_value(root)}"]
     if os.sep in data or (os.altsep and os.altsep in data) or data.startswith("."):
         raise ConfigError(f"--data {data}: no such folder (give a folder of images or a source name such as shapes)")
     return [f"data.source={toml_value(data)}"]

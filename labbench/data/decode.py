@@ -3,23 +3,27 @@
 Files are decoded with PIL in a thread pool (PIL releases the GIL while decoding and resizing). A file
 that cannot be read is skipped with a reason, never raised. The cache is keyed by the file list, their
 sizes and modification times and the image size, and is written atomically, so a second load maps
-it without decoding and an interrupted decode leaves nothing behind.
+it without decoding and an interrupted decode leaves nothing behind. The same decoder reads images
+held as bytes (members of packed shards): the caller then names them and supplies the bytes and the key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
@@ -29,8 +33,17 @@ from labbench.errors import DataError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 CACHE_VERSION = 1  # bump when the decoded pixels of a file would change
+RAM_LIMIT = 512 << 20  # decoded bytes above which a store goes to the memory-mapped cache
 _EXIF_ORIENTATION = 0x0112
 _ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+
+
+def default_cache_dir() -> Path:
+    """Where decoded stores are cached unless ``data.cache_dir`` says otherwise: the user's cache folder
+    (``~/.cache/labbench/decoded`` on Linux, ``~/Library/Caches/labbench/decoded`` on macOS,
+    ``%LOCALAPPDATA%\\labbench\\Cache\\decoded`` on Windows), never the data folder, which may be
+    read-only, shared, or synchronised."""
+    return Path(platformdirs.user_cache_dir("labbench", appauthor=False)) / "decoded"
 
 
 @dataclass(frozen=True)
@@ -51,36 +64,67 @@ class UnreadableImage(DataError):
         super().__init__(f"{path}: {reason}")
 
 
-def decode_image(path: str, size: int) -> np.ndarray:
-    """uint8 3×size×size of one image file: EXIF rotation applied, any mode made RGB (alpha over
-    white, 16-bit scaled to 8), shorter side resized to ``size``, centre-cropped. A file that cannot
-    be decoded raises :class:`UnreadableImage`."""
+def decode_image(source: str | bytes, size: int, name: str | None = None) -> np.ndarray:
+    """uint8 3×size×size of one image file (a path, or the file's bytes named ``name``): EXIF rotation
+    applied, any mode made RGB (alpha over white, 16-bit scaled to 8), shorter side resized to
+    ``size``, centre-cropped. A file that cannot be decoded raises :class:`UnreadableImage`."""
+    name = name or (source if isinstance(source, str) else "image bytes")
+    with _reasons(name), open_image(source, name) as im:
+        im.draft("RGB", (size, size))  # JPEG: let the decoder downscale by up to 8x, for free
+        return _fit(upright_rgb(im), size)
+
+
+def decode_full(source: str | bytes, name: str | None = None) -> np.ndarray:
+    """uint8 H×W×3 of one image at its full resolution, upright and RGB as :func:`decode_image` makes it."""
+    name = name or (source if isinstance(source, str) else "image bytes")
+    with _reasons(name), open_image(source, name) as im:
+        return np.array(_over_white(upright_rgb(im)))  # a copy: writable, as torch wants it
+
+
+@contextmanager
+def _reasons(name: str) -> Iterator[None]:
+    """Any error while reading image ``name`` becomes an :class:`UnreadableImage` saying why in a few words."""
     try:
-        return _decode(path, size)
+        yield
     except UnreadableImage:
         raise
-    except Exception as err:  # format readers raise assorted errors on bad files
-        raise UnreadableImage(path, _reason(err)) from None
+    except Exception as err:  # noqa: BLE001 — format readers raise assorted errors on bad files
+        raise UnreadableImage(name, _reason(err)) from None
 
 
-def _decode(path: str, size: int) -> np.ndarray:
-    if os.stat(path).st_size == 0:
-        raise UnreadableImage(path, "empty file (0 bytes)")
-    with Image.open(path) as im:
-        if im.width * im.height > (Image.MAX_IMAGE_PIXELS or float("inf")):  # PIL itself only warns here
-            raise UnreadableImage(path, f"refused as a possible decompression bomb: {im.width}×{im.height} pixels")
-        im.draft("RGB", (size, size))  # JPEG: let the decoder downscale by up to 8x, for free
-        if im.getexif().get(_EXIF_ORIENTATION, 1) != 1:
-            im = ImageOps.exif_transpose(im)
-        im = _rgb_or_rgba(im)
-        w, h = im.size
-        side = min(w, h)
-        box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
-        im = im.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
-        if im.mode == "RGBA":
-            white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            im = Image.alpha_composite(white, im).convert("RGB")
-        return np.asarray(im).transpose(2, 0, 1)
+def open_image(source: str | bytes, name: str) -> Image.Image:
+    """PIL's lazy image (header read, pixels not yet decoded); empty files and decompression bombs refused."""
+    if (os.stat(source).st_size if isinstance(source, str) else len(source)) == 0:
+        raise UnreadableImage(name, "empty file (0 bytes)")
+    im = Image.open(source if isinstance(source, str) else io.BytesIO(source))
+    if im.width * im.height > (Image.MAX_IMAGE_PIXELS or float("inf")):  # PIL itself only warns here
+        im.close()
+        raise UnreadableImage(name, f"refused as a possible decompression bomb: {im.width}×{im.height} pixels")
+    return im
+
+
+def upright_rgb(im: Image.Image) -> Image.Image:
+    """The image turned as its EXIF orientation says, in RGB or (where it has transparency) RGBA."""
+    if im.getexif().get(_EXIF_ORIENTATION, 1) != 1:
+        im = ImageOps.exif_transpose(im)
+    return _rgb_or_rgba(im)
+
+
+def _over_white(im: Image.Image) -> Image.Image:
+    if im.mode != "RGBA":
+        return im
+    white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+    return Image.alpha_composite(white, im).convert("RGB")
+
+
+def _fit(im: Image.Image, size: int) -> np.ndarray:
+    """uint8 3×size×size: shorter side resized to ``size`` (bicubic, PIL's reducing gap), centre square,
+    alpha over white."""
+    w, h = im.size
+    side = min(w, h)
+    box = ((w - side) / 2, (h - side) / 2, (w + side) / 2, (h + side) / 2)
+    im = im.resize((size, size), Image.Resampling.BICUBIC, box=box, reducing_gap=3.0)
+    return np.asarray(_over_white(im)).transpose(2, 0, 1)
 
 
 def _rgb_or_rgba(im: Image.Image) -> Image.Image:
@@ -117,17 +161,22 @@ def _reason(err: BaseException) -> str:
     return f"damaged or truncated ({type(err).__name__}: {err})"
 
 
-def _decode_chunk(out: np.ndarray, paths: Sequence[str], size: int, rows: np.ndarray) -> list[tuple[int, str]]:
+#: the bytes of item i, for images that are not files of their own (members of packed shards)
+ReadBytes = Callable[[int], bytes]
+
+
+def _decode_chunk(out: np.ndarray, paths: Sequence[str], size: int, read: ReadBytes | None,
+                  rows: np.ndarray) -> list[tuple[int, str]]:
     failed = []
     for i in rows.tolist():
         try:
-            out[i] = decode_image(paths[i], size)
+            out[i] = decode_image(paths[i], size) if read is None else decode_image(read(i), size, paths[i])
         except Exception as err:  # an UnreadableImage, or what a test or a future reader raises: all mean "skip"
             failed.append((i, _reason(err)))
     return failed
 
 
-def _decode_all(out: np.ndarray, paths: Sequence[str], size: int) -> list[tuple[int, str]]:
+def _decode_all(out: np.ndarray, paths: Sequence[str], size: int, read: ReadBytes | None) -> list[tuple[int, str]]:
     """Decode every file into its row of ``out``; return (row, reason) of the failures."""
     workers = os.cpu_count() or 1
     chunks = np.array_split(np.arange(len(paths)), max(1, min(len(paths), workers * 8)))
@@ -136,7 +185,7 @@ def _decode_all(out: np.ndarray, paths: Sequence[str], size: int) -> list[tuple[
         # A pixel count past PIL's limit only warns; make it an error so that the file is skipped.
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            results = list(pool.map(partial(_decode_chunk, out, paths, size), chunks))
+            results = list(pool.map(partial(_decode_chunk, out, paths, size, read), chunks))
     finally:
         pool.shutdown(cancel_futures=True)
     return sorted(f for chunk in results for f in chunk)
@@ -189,7 +238,7 @@ def _read_cache(folder: Path, key: str, count: int, size: int) -> tuple[np.ndarr
     return images, failed
 
 
-def _write_cache(folder: Path, key: str, paths: Sequence[str], size: int) -> None:
+def _write_cache(folder: Path, key: str, paths: Sequence[str], size: int, read: ReadBytes | None) -> None:
     """Decode into ``<key>.npy`` through a temporary file; the metadata goes first, the pixels last."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -201,7 +250,7 @@ def _write_cache(folder: Path, key: str, paths: Sequence[str], size: int) -> Non
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(paths), 3, size, size))
         _reserve(tmp, out)
-        failed = _decode_all(out, paths, size)
+        failed = _decode_all(out, paths, size, read)
         _compact(out, _kept(len(paths), failed))
         out.flush()
         del out
@@ -227,16 +276,41 @@ def _reserve(path: str, out: np.memmap) -> None:
         os.close(fd)
 
 
+def decode_many(paths: Sequence[str], size: int, read: ReadBytes | None = None) -> Decoded:
+    """Decode ``paths`` (or, with ``read``, the bytes of the items they name) at ``size`` px into RAM, in
+    the thread pool, with neither a cache nor a memo: for batches decoded as they are asked for."""
+    out = np.empty((len(paths), 3, size, size), dtype=np.uint8)
+    failed = _decode_all(out, paths, size, read)
+    _compact(out, _kept(len(paths), failed))
+    return _result(out, paths, failed)
+
+
+def cache_dir_for(cache_dir: str | None, nbytes: int) -> Path | None:
+    """Where a decoded store of ``nbytes`` lives: ``cache_dir`` when set, else in RAM up to ``RAM_LIMIT``
+    and above it a memory-mapped file in :func:`default_cache_dir` (None means RAM)."""
+    if cache_dir:
+        return Path(cache_dir).expanduser()
+    return default_cache_dir() if nbytes > RAM_LIMIT else None
+
+
+@dataclass(frozen=True)
+class _KeyedRead:
+    """``read`` as an argument of the memo below: equal to another when their content keys are."""
+
+    key: str
+    read: ReadBytes = field(compare=False)
+
+    def __call__(self, i: int) -> bytes:
+        return self.read(i)
+
+
 @lru_cache(maxsize=4)
-def _decode_once(key: str, paths: tuple[str, ...], size: int, cache_dir: str | None) -> Decoded:
+def _decode_once(key: str, paths: tuple[str, ...], size: int, cache_dir: str | None, read: ReadBytes | None) -> Decoded:
     if cache_dir is None:
-        out = np.empty((len(paths), 3, size, size), dtype=np.uint8)
-        failed = _decode_all(out, paths, size)
-        _compact(out, _kept(len(paths), failed))
-        return _result(out, paths, failed)
+        return decode_many(paths, size, read)
     cached = _read_cache(Path(cache_dir), key, len(paths), size)
     if cached is None:
-        _write_cache(Path(cache_dir), key, paths, size)
+        _write_cache(Path(cache_dir), key, paths, size, read)
         cached = _read_cache(Path(cache_dir), key, len(paths), size)
         if cached is None:
             raise DataError(f"the decode cache in {cache_dir} vanished while it was written; load again")
@@ -244,10 +318,16 @@ def _decode_once(key: str, paths: tuple[str, ...], size: int, cache_dir: str | N
     return _result(images, paths, failed)
 
 
-def decode_files(paths: Sequence[str], size: int, cache_dir: str | Path | None = None) -> Decoded:
+def decode_files(paths: Sequence[str], size: int, cache_dir: str | Path | None = None, *,
+                 read: ReadBytes | None = None, key: str | None = None) -> Decoded:
     """Decode ``paths`` at ``size`` px into RAM, or through the memory-mapped cache in ``cache_dir``.
 
-    Repeated calls in one process with unchanged files return the same decoded store.
+    Images held as bytes: ``paths`` are their names, ``read(i)`` gives item i's bytes and ``key``
+    identifies their content (it keys the cache). Repeated calls in one process with unchanged files
+    return the same decoded store.
     """
-    key = content_key(paths, size)
-    return _decode_once(key, tuple(paths), size, None if cache_dir is None else str(cache_dir))
+    if read is not None and key is None:
+        raise ValueError("images read as bytes need a key that identifies their content")
+    key = content_key(paths, size) if key is None else f"{key}-{size}"
+    keyed = None if read is None else _KeyedRead(key, read)
+    return _decode_once(key, tuple(paths), size, None if cache_dir is None else str(cache_dir), keyed)

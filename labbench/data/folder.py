@@ -2,26 +2,24 @@
 ``test/`` (or ``val/``) folders that are then the split.
 
 The file list is split (and capped) before anything is decoded; each side is then decoded once, in
-RAM when small and into a memory-mapped cache when large or when ``data.cache_dir`` is set.
+RAM when small and into a memory-mapped cache (in the user's cache folder, or ``data.cache_dir``) when
+large or when ``data.cache_dir`` is set. Folders are never streamed: ``labbench data pack`` makes shards that are.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
 from labbench.config import DataConfig
-from labbench.data.decode import IMAGE_EXTENSIONS, decode_files
+from labbench.data.decode import IMAGE_EXTENSIONS, cache_dir_for, decode_files
 from labbench.data.split import holdout_index, holdout_split, official_cap
 from labbench.data.store import ImageSet, Split
 from labbench.errors import DataError
 
-RAM_LIMIT = 512 << 20  # decoded bytes above which a set goes to the memory-mapped cache
-CACHE_FOLDER = ".labbench-cache"
 SPLIT_FOLDERS = ("train", "val", "test")
 #: a walk that meets more files than this that are not images (and more of them than images) is in a
 #: system or home folder, not an image set: it stops instead of reading the whole disk
@@ -81,7 +79,7 @@ def find_images(root: str) -> tuple[list[str], list[tuple[str, str]]]:
 
 
 @dataclass
-class _Part:
+class FolderSide:
     """Files of one side, as paths relative to that side's folder split into components."""
 
     paths: list[str]
@@ -99,7 +97,7 @@ class _Part:
         return torch.tensor([index[p[0]] for p in self.parts], dtype=torch.int64)
 
 
-def _layout(root: str, files: list[str]) -> tuple[_Part, _Part | None]:
+def _layout(root: str, files: list[str]) -> tuple[FolderSide, FolderSide | None]:
     """(train, eval) parts when ``root`` holds just train/ and test/ or val/ folders; else (all, None)."""
     parts = [os.path.relpath(f, root).split(os.sep) for f in files]
     tops = {p[0] for p in parts if len(p) > 1}
@@ -109,35 +107,63 @@ def _layout(root: str, files: list[str]) -> tuple[_Part, _Part | None]:
         and set(by_name) <= set(SPLIT_FOLDERS) and all(len(p) > 1 for p in parts)
     )
     if not is_split:
-        return _Part(files, parts), None
+        return FolderSide(files, parts), None
     eval_top = by_name["val" if "val" in by_name else "test"]
 
-    def side(top: str) -> _Part:
+    def side(top: str) -> FolderSide:
         rows = [i for i, p in enumerate(parts) if p[0] == top]
-        return _Part([files[i] for i in rows], [parts[i][1:] for i in rows])
+        return FolderSide([files[i] for i in rows], [parts[i][1:] for i in rows])
 
     return side(by_name["train"]), side(eval_top)
 
 
-def default_cache_dir(root: str) -> Path:
-    """``<root>/.labbench-cache`` when it can be created, else ``~/.cache/labbench``."""
-    inside = Path(root) / CACHE_FOLDER
-    try:
-        inside.mkdir(exist_ok=True)
-        if os.access(inside, os.W_OK):
-            return inside
-    except OSError:
-        pass
-    return Path.home() / ".cache" / "labbench"
+@dataclass
+class FolderScan:
+    """What a folder holds before anything is decoded: its files by side, classes and labels.
+
+    ``held`` is None when the folder has no train/ + val/ (or test/) split; labels are None when it has
+    no class folders. ``problems`` lists the folders that could not be read.
+    """
+
+    root: str
+    train: FolderSide
+    held: FolderSide | None
+    class_names: list[str]
+    train_labels: Tensor | None
+    eval_labels: Tensor | None
+    problems: list[tuple[str, str]]
 
 
-def _decode_side(part: _Part, index: Tensor, labels: Tensor | None, class_names: list[str], name: str,
-                 cfg: DataConfig, root: str) -> ImageSet:
+def scan_folder(folder: str | None, source: str = "folder") -> FolderScan:
+    """Find the images under ``folder`` and read its layout: class per subfolder (names sorted) when every
+    image lies in one of at least two, else unlabeled; a train/ and test/ (or val/) split when it holds
+    only those (with all three, val/ is the eval side and test/ is left alone)."""
+    if not folder:
+        raise DataError(f"data.root: choose the folder of images for the source '{source}'")
+    root = os.path.abspath(os.path.expanduser(folder))
+    if not os.path.isdir(root):
+        raise DataError(f"{root}: {'not a folder' if os.path.exists(root) else 'no such folder'}")
+    files, problems = find_images(root)
+    if not files:
+        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} "
+                        "files in it and its subfolders)")
+    train, held = _layout(root, files)
+    if held is None:
+        found = train.classes()
+        class_names = sorted(found) if found else []
+        labels = train.labels(class_names) if found else None
+        return FolderScan(root, train, None, class_names, labels, None, problems)
+    found_train, found_eval = train.classes(), held.classes(at_least=1)
+    labelled = found_train is not None and found_eval is not None
+    class_names = sorted(found_train | found_eval) if labelled else []
+    return FolderScan(root, train, held, class_names, train.labels(class_names) if labelled else None,
+                      held.labels(class_names) if labelled else None, problems)
+
+
+def _decode_side(part: FolderSide, index: Tensor, labels: Tensor | None, class_names: list[str], name: str,
+                 cfg: DataConfig) -> ImageSet:
     paths = [part.paths[i] for i in index.tolist()]
-    cache_dir = None
-    if cfg.cache_dir or len(paths) * 3 * cfg.image_size**2 > RAM_LIMIT:
-        cache_dir = Path(cfg.cache_dir).expanduser() if cfg.cache_dir else default_cache_dir(root)
-    decoded = decode_files(paths, cfg.image_size, cache_dir)
+    decoded = decode_files(paths, cfg.image_size, cache_dir_for(cfg.cache_dir, len(paths) * 3 * cfg.image_size**2))
     return ImageSet(
         images=decoded.images,
         labels=None if labels is None else labels[index][decoded.kept],
@@ -150,44 +176,26 @@ def _decode_side(part: _Part, index: Tensor, labels: Tensor | None, class_names:
 
 
 def load_folder(cfg: DataConfig) -> Split:
-    """Images under ``cfg.root``: labelled by class subfolder (names sorted) when every image lies in
-    one of at least two, else unlabeled; split by its train/ and test/ (or val/) folders when it has
-    only those (with all three, val/ is the eval side and test/ is left alone), else by
-    ``cfg.eval_fraction``; capped at ``cfg.num_images`` (seeded, stratified)."""
-    if not cfg.root:
-        raise DataError("data.root: choose the folder of images for the source 'folder'")
-    root = os.path.abspath(os.path.expanduser(cfg.root))
-    if not os.path.isdir(root):
-        raise DataError(f"{root}: {'not a folder' if os.path.exists(root) else 'no such folder'}")
-    files, problems = find_images(root)
-    if not files:
-        raise DataError(f"{root}: no images found (looked for {', '.join(sorted(IMAGE_EXTENSIONS))} "
-                        "files in it and its subfolders)")
-    train, held = _layout(root, files)
+    """Images under ``cfg.root`` (see :func:`scan_folder`), split by its own train/ and test/ (or val/)
+    folders when it has them, else by ``cfg.eval_fraction``; capped at ``cfg.num_images`` (seeded, stratified)."""
+    scan = scan_folder(cfg.root)
+    root, train, held, class_names = scan.root, scan.train, scan.held, scan.class_names
+    train_labels, eval_labels, problems = scan.train_labels, scan.eval_labels, scan.problems
     base = os.path.basename(root) or root
-
     if held is None:
-        found = train.classes()
-        class_names = sorted(found) if found else []
-        labels = train.labels(class_names) if found else None
-        train_idx, eval_idx = holdout_index(labels, len(train.paths), cfg.eval_fraction, cfg.seed, cfg.num_images)
-        train_labels = eval_labels = labels
+        train_idx, eval_idx = holdout_index(train_labels, len(train.paths), cfg.eval_fraction, cfg.seed, cfg.num_images)
+        eval_labels = train_labels
         held = train
     else:
-        found_train, found_eval = train.classes(), held.classes(at_least=1)
-        labelled = found_train is not None and found_eval is not None
-        class_names = sorted(found_train | found_eval) if labelled else []
-        train_labels = train.labels(class_names) if labelled else None
-        eval_labels = held.labels(class_names) if labelled else None
         train_idx, eval_idx = official_cap(train_labels, len(train.paths), eval_labels, len(held.paths),
                                            cfg.num_images, cfg.seed)
 
-    train_set = _decode_side(train, train_idx, train_labels, class_names, f"{base}/train", cfg, root)
-    eval_set = _decode_side(held, eval_idx, eval_labels, class_names, f"{base}/eval", cfg, root)
+    train_set = _decode_side(train, train_idx, train_labels, class_names, f"{base}/train", cfg)
+    eval_set = _decode_side(held, eval_idx, eval_labels, class_names, f"{base}/eval", cfg)
     if held is train and not (len(train_set) and len(eval_set)):
         # one side drew only unreadable files: hold the share out of the readable ones instead
         chosen = torch.cat([train_idx, eval_idx]).sort().values
-        readable = _decode_side(train, chosen, train_labels, class_names, base, cfg, root)
+        readable = _decode_side(train, chosen, train_labels, class_names, base, cfg)
         _need_readable(readable, len(chosen), root)
         split = holdout_split(readable, cfg.eval_fraction, cfg.seed)
         train_set, eval_set = split.train, split.eval

@@ -8,20 +8,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from labbench.data.encoded import EncodedImages
+
 UNLABELED = -1
 """Label of an image without a class inside a labelled set (STL-10's unlabeled split)."""
 
 
 @dataclass
 class ImageSet:
-    """Images as one uint8 N×3×H×W tensor (in RAM, or a view over a memory-mapped file).
+    """Images as one uint8 N×3×H×W tensor (in RAM, or a view over a memory-mapped file), or for a streamed
+    training side an :class:`~labbench.data.encoded.EncodedImages` that decodes what is indexed.
 
     ``labels`` is int64 N (``UNLABELED`` marks images without a class) or None for an unlabeled set;
     ``masks`` holds bool N×H×W object masks where the source knows them (the shapes set).
     Sets handed out by a source may share storage with its in-process cache: treat them as read-only.
     """
 
-    images: Tensor
+    images: Tensor | EncodedImages
     labels: Tensor | None
     masks: Tensor | None
     class_names: list[str]
@@ -45,6 +48,11 @@ class ImageSet:
     def __len__(self) -> int:
         return self.images.shape[0]
 
+    @property
+    def streamed(self) -> bool:
+        """True when the images stay encoded in shards and are decoded as they are read."""
+        return isinstance(self.images, EncodedImages)
+
     def subset(self, index: Tensor) -> ImageSet:
         """The images at ``index`` (integer indices or a boolean mask), as a new set."""
         index = torch.as_tensor(index)
@@ -52,7 +60,7 @@ class ImageSet:
             index = index.nonzero().squeeze(1)
         index = index.long()
         return ImageSet(
-            images=self.images[index],
+            images=self.images.take(index) if self.streamed else self.images[index],
             labels=None if self.labels is None else self.labels[index],
             masks=None if self.masks is None else self.masks[index],
             class_names=list(self.class_names),

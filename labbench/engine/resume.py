@@ -23,11 +23,12 @@ from labbench.config import toml_value
 from labbench.data.store import ImageSet
 from labbench.errors import ConfigError
 
-#: settings a resume applies as they are: how long, where and how fast to train, what to log and measure
+#: settings a resume applies as they are: how long, where and how fast to train, what to log and measure,
+#: where the same images are read from and how
 SAFE_CHANGES = ("name", "train.epochs", "train.time_budget_s", "train.max_steps", "train.device", "train.precision",
                 "train.num_threads", "train.log_every_steps", "train.checkpoint_every_epochs", "train.compile",
                 "train.channels_last", "train.sync_batchnorm", "train.tensorboard", "eval.", "data.root",
-                "data.download", "data.cache_dir")
+                "data.download", "data.cache_dir", "data.store", "data.workers", "data.decode_on")
 #: settings a resume applies by moving to the next epoch boundary: they change what an epoch is
 EPOCH_CHANGES = ("train.batch_size", "data.num_images", "data.eval_fraction")
 

@@ -20,6 +20,7 @@ from labbench import distributed
 from labbench.atomic import atomic_write_text
 from labbench.config import to_dict
 from labbench.data import ImageSet, load_split
+from labbench.engine.batches import BatchSource, batch_source
 from labbench.engine.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from labbench.engine.clock import Throughput, TrainingClock
 from labbench.engine.control import Control
@@ -110,7 +111,7 @@ class Trainer:
         self.bf16 = False
         self.train_set: ImageSet | None = None
         self.eval_set: ImageSet | None = None
-        self.images: torch.Tensor | None = None  # the training images, on the device when they fit
+        self.batches: BatchSource | None = None  # where each step's images come from: the uint8 store or a stream
         self.labels: torch.Tensor | None = None  # their classes, for a method that trains on them (needs_labels)
         self.method: Method | None = None
         self.model: torch.nn.Module | None = None  # the method, or its DistributedDataParallel wrapper
@@ -237,7 +238,8 @@ class Trainer:
         batch = cfg.train.batch_size
         if batch % self.world:
             raise ConfigError(f"train.batch_size: {batch} does not divide among {self.world} processes")
-        steps_per_epoch = len(self.train_set) // batch
+        self.batches = batch_source(self.train_set, cfg, self.device, self.world, self.rank)
+        steps_per_epoch = self.batches.steps_per_epoch
         if steps_per_epoch == 0:
             raise ConfigError(
                 f"train.batch_size: {batch} is larger than the training split ({len(self.train_set)} images); "
@@ -246,10 +248,6 @@ class Trainer:
         self.plan = Plan.make(cfg, steps_per_epoch)
         self._log(f"data: {cfg.data.source}, {len(self.train_set)} train / {len(self.eval_set)} eval images "
                   f"at {cfg.data.image_size} px; {steps_per_epoch} steps per epoch")
-        # Small sets live on the device once, as uint8: batches are then gathered there, no copies.
-        self.images = self.train_set.images
-        if self.device.type == "cuda" and self.images.numel() < 0.25 * torch.cuda.mem_get_info(self.device)[0]:
-            self.images = self.images.to(self.device)
 
     def _build_model(self) -> None:
         cfg = self.config
@@ -259,6 +257,8 @@ class Trainer:
         if cfg.train.channels_last:  # also on CPU: up to 2× faster convolutions there
             method = method.to(memory_format=torch.channels_last)
         self.method = self.model = method
+        self.batches.prepare(method)
+        self._log(self.batches.describe())
         if self.world > 1:
             if cfg.train.sync_batchnorm and self.device.type != "cuda":
                 self._log("train.sync_batchnorm: torch's SyncBatchNorm runs on GPUs only; on the CPU each "
@@ -282,7 +282,7 @@ class Trainer:
         if self.train_set.labels is None:
             raise ConfigError(f"method.name: {self.config.method.name} trains on labels, and "
                               f"{self.config.data.source} has none; pick a labelled source")
-        return self.train_set.labels.to(self.images.device)
+        return self.train_set.labels.to(self.device)
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -366,27 +366,6 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
 
-    def _epoch_order(self, epoch: int) -> torch.Tensor:
-        """This process's indices into the training split, one row per step (steps × batch/world).
-
-        Every process draws the same permutation and keeps every world-th image of each batch (as
-        DistributedSampler), so the processes together see exactly the one-process batches. On CUDA
-        the rows are pinned: copying one to the GPU then never stalls the host (no sync per step).
-        """
-        g = torch.Generator().manual_seed(self.config.train.seed * 1_000_003 + epoch)
-        b, steps = self.config.train.batch_size, self.plan.steps_per_epoch
-        perm = torch.randperm(len(self.train_set), generator=g)[: steps * b]
-        order = perm.view(steps, b)[:, self.rank :: self.world].contiguous()
-        return order.pin_memory() if self.device.type == "cuda" else order
-
-    def _batch(self, idx: torch.Tensor) -> torch.Tensor:
-        if self.images.device != self.device:
-            batch = self.images[idx]
-            if self.device.type == "cuda":
-                batch = batch.pin_memory()
-            return batch.to(self.device, non_blocking=True)
-        return self.images[idx.to(self.device, non_blocking=True)]
-
     def _train_step(self, images: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         plan, step = self.plan, self.step
         for group in self.optimizer.param_groups:
@@ -428,11 +407,11 @@ class Trainer:
         self._window, self._epoch_rate = Throughput(self.clock), Throughput(self.clock)
         step_fn = self._first_step
         while self.epoch < self.config.train.epochs and self.step < self.plan.total_steps:
-            order = self._epoch_order(self.epoch)
+            batches = self.batches.epoch(self.epoch, self.batch_in_epoch)
             while self.batch_in_epoch < self.plan.steps_per_epoch and self.step < self.plan.total_steps:
                 self._obey_control()
-                idx = order[self.batch_in_epoch]
-                loss, metrics = step_fn(self._batch(idx), idx)
+                images, idx = next(batches)
+                loss, metrics = step_fn(images, idx)
                 step_fn = self._train_step
                 self._count(loss.detach())
                 self._fit_to_budget()

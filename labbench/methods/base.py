@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from labbench.augment import denormalize
+from labbench.augment import CropSpec, DecodedCrops, denormalize
+from labbench.augment.crops import CropRecorder
 from labbench.config import AugmentConfig, BackboneConfig, MethodConfig
 
 
@@ -63,16 +64,28 @@ class Method(nn.Module):
 
     encoder: nn.Module
 
-    def make_views(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
-        """The exact inputs of one training step, from a uint8 batch on the device."""
+    def make_views(self, images: Tensor | DecodedCrops, g: torch.Generator) -> dict[str, Tensor]:
+        """The exact inputs of one training step, from a uint8 batch on the device, or from a streamed
+        batch whose crops were cut at decode time. Pixels are read only through the crop functions
+        (``ViewPipeline``, ``crop_flip``, ``take_crop``); the batch size is ``len(images)``."""
         raise NotImplementedError
 
-    def training_step(self, images: Tensor, g: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
+    def training_step(self, images: Tensor | DecodedCrops, g: torch.Generator) -> tuple[Tensor, dict[str, Tensor]]:
         """Loss (a 0-d tensor) and metrics (0-d tensors, read back only every few steps)."""
         raise NotImplementedError
 
     def forward(self, images: Tensor, g: torch.Generator, **batch: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         return self.training_step(images, g, **batch)
+
+    def crop_plan(self) -> tuple[CropSpec, ...]:
+        """The crops one training step takes from each image, in the order ``make_views`` takes them: what
+        a streamed batch cuts from the full-resolution images as it decodes them. Read off ``make_views``
+        itself, run on a recorder standing in for two images, so the two cannot drift apart."""
+        device = next(self.parameters()).device
+        recorder = CropRecorder(2, device)
+        with torch.no_grad():
+            self.make_views(recorder, torch.Generator(device=device).manual_seed(0))
+        return recorder.plan
 
     def before_step(self, epoch: float) -> None:
         """Before each step's forward: the training clock in planned epochs (the share of the planned

@@ -181,7 +181,7 @@ class DINO(MomentumMethod):
         for i in range(1, self.cfg.local_crops_number + 1):
             views[f"local_{i}"] = self.local_pipeline(images, g)
         if self.use_ibot:
-            n = 2 * images.shape[0]
+            n = 2 * len(images)
             lo, hi = self.cfg.ibot_mask_ratio
             u = torch.rand(2, n, generator=g, device=g.device)
             ratio = torch.where(u[0] < self.cfg.ibot_mask_probability, lo + (hi - lo) * u[1], 0.0)

@@ -77,7 +77,7 @@ class Jigsaw(Method):
 
     def _puzzle(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
         tiles = jigsaw_tiles(crop_flip(images, self.image_size, self.augment, g), self.tile, g)
-        index = (torch.rand(images.shape[0], generator=g, device=images.device) * len(self.permutations)).long()
+        index = (torch.rand(len(images), generator=g, device=g.device) * len(self.permutations)).long()
         shuffled = shuffle_tiles(tiles, self.permutations[index])
         return {"tiles": standardize_tiles(shuffled), "labels": index, "raw": shuffled}
 

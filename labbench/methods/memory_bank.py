@@ -80,7 +80,7 @@ class MemoryBank(Method):
             )
         q = F.normalize(self.head(self.encoder(self.make_views(images, g)["view"])), dim=1)
         # one draw of K entries per step, shared by the batch (InstDisc draws K per image)
-        drawn = torch.randint(self.bank.shape[0], (self.cfg.num_negatives,), generator=g, device=images.device)
+        drawn = torch.randint(self.bank.shape[0], (self.cfg.num_negatives,), generator=g, device=g.device)
         positives = self.bank[indices]
         loss = losses.info_nce(q, positives, self.bank[drawn], self.cfg.temperature)
         self._new_entries = (q.detach(), indices)

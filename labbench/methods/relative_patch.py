@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor
 
-from labbench.augment import normalize, to_float01
+from labbench.augment import CropSpec, normalize, take_crop
 from labbench.augment.pretext import (
     NEIGHBOUR_NAMES,
     crop_patches,
@@ -77,8 +77,9 @@ class RelativePatch(Method):
 
     def _sample(self, images: Tensor, g: torch.Generator) -> dict[str, Tensor]:
         # the whole image, no crop: the grid's place in it is random already
-        tops, lefts, labels = patch_pair_corners(images.shape[0], images.shape[-1], self.grid, g)
-        pairs = crop_patches(to_float01(images), tops, lefts, self.grid.patch)  # B×2×3×p×p
+        whole = take_crop(images, CropSpec(self.image_size), g)
+        tops, lefts, labels = patch_pair_corners(len(whole), self.image_size, self.grid, g)
+        pairs = crop_patches(whole, tops, lefts, self.grid.patch)  # B×2×3×p×p
         patches = pairs.flatten(0, 1)
         if self.cfg.grayscale_p > 0:
             patches = gray_patches(patches, self.cfg.grayscale_p, g)

@@ -92,6 +92,7 @@ def test_rejects_images_that_are_not_uint8_rgb():
         ViewPipeline(AugmentConfig(), 16)(torch.rand(2, 3, 16, 16), _gen(0))
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_a_generator_on_another_device_is_refused_with_a_hint():
     with pytest.raises(ValueError, match="torch.Generator"):

@@ -162,20 +162,18 @@ def test_interrupted_decode_leaves_no_cache(tmp_path, write_noise, monkeypatch):
     assert len(load_split(cfg).train) > 0
 
 
-def test_large_sets_go_to_a_hidden_cache_in_the_dataset_folder(tmp_path, write_noise, monkeypatch):
-    monkeypatch.setattr(folder, "RAM_LIMIT", 0)
-    for i in range(4):
-        write_noise(tmp_path / f"{i}.png", seed=i)
-    load_split(_cfg(tmp_path))
-    assert any(p.suffix == ".npy" for p in (tmp_path / ".labbench-cache").iterdir())
-    decode._decode_once.cache_clear()
-    again = load_split(_cfg(tmp_path))
-    assert len(again.train) + len(again.eval) == 4, "the cache folder is not mistaken for images"
-
-
-def test_unwritable_dataset_folder_caches_in_the_home_folder(tmp_path, write_noise, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+def test_large_sets_are_cached_in_the_user_cache_folder_never_in_the_data_folder(tmp_path, write_noise, monkeypatch):
+    monkeypatch.setattr(decode, "RAM_LIMIT", 0)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
     data = tmp_path / "data"
-    write_noise(data / "a.png")
-    (data / ".labbench-cache").write_text("a file where the cache folder would go")
-    assert folder.default_cache_dir(str(data)) == tmp_path / "home" / ".cache" / "labbench"
+    for i in range(4):
+        write_noise(data / f"{i}.png", seed=i)
+    before = sorted(p.name for p in data.iterdir())
+    load_split(_cfg(data))
+    assert sorted(p.name for p in data.iterdir()) == before, "nothing is written into the data folder"
+    cached = tmp_path / "user-cache" / "labbench" / "decoded"
+    assert decode.default_cache_dir() == cached
+    assert any(p.suffix == ".npy" for p in cached.iterdir())
+    decode._decode_once.cache_clear()
+    again = load_split(_cfg(data))
+    assert len(again.train) + len(again.eval) == 4

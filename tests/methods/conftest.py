@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
 import torch
 from torch import nn
 
@@ -27,15 +26,6 @@ TINY_RUN = [
 
 GENTLE_VIEWS = ["augment.crop_scale=[0.5, 1.0]", "augment.jitter_p=0", "augment.grayscale_p=0"]
 """Milder crops and no colour changes: a 20-step run can show the two-view loss falling."""
-
-
-@pytest.fixture
-def one_thread():
-    """Tiny models: one thread beats two that fight over a busy machine (by 50× when it is loaded)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def random_images(n: int = 16, size: int = 16, seed: int = 0) -> torch.Tensor:

@@ -20,6 +20,8 @@ ALLOWED = {
     ("data/decode.py", "mkstemp"): "the decode cache: a temporary .npy moved into place with os.replace",
     ("data/decode.py", "open_memmap"): "the decode cache's temporary file",
     ("data/decode.py", "os.open"): "reserving the decode cache's temporary file's blocks",
+    ("data/pack.py", "open"): "a shard: a temporary tar moved into place with os.replace once complete",
+    ("data/shards.py", "os.open"): "reading a shard (O_RDONLY)",
     ("cli/__init__.py", "os.open"): "/dev/null put under stdout once the reader closed the pipe: no file is written",
 }
 

@@ -78,3 +78,22 @@ def test_a_bad_folder_is_reported_by_file_and_the_previous_set_stays(browser, qt
     assert browser.model.rowCount() == rows
     assert browser.state.config.data.source == "shapes"
     assert browser.source_combo.currentData() == "shapes"
+
+
+def test_a_packed_set_opens_as_shards_and_its_streamed_images_show_in_the_grid(browser, qtbot, tmp_path, monkeypatch):
+    from labbench.data import packed
+    from labbench.data.pack import pack_folder
+    from tests.conftest import write_photos
+
+    write_photos(tmp_path / "photos", per_class=6)
+    pack_folder(str(tmp_path / "photos"), tmp_path / "pack", shard_mb=0.02, threads=1)
+    monkeypatch.setattr(packed, "STREAM_ABOVE_BYTES", 0)  # as if the set were too large for the store
+    with qtbot.waitSignal(browser.dataset_loaded, timeout=60000) as loaded:
+        browser.load_source("folder", str(tmp_path / "pack"))
+    images = loaded.args[0]
+    assert images.streamed and browser.state.config.data.source == "shards"
+    assert "streamed" in browser.status.text() and browser.model.rowCount() == len(images)
+    with qtbot.waitSignal(browser.image_selected) as selected:
+        browser.select_row(2)
+    image, _ = selected.args
+    assert tuple(image.shape) == (3, 16, 16) and image.float().std() > 0

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from labbench.config import DataConfig
-from labbench.data import ImageSet, Split, load_split
+from labbench.data import ImageSet, Split, folder_source, load_split
 from labbench.errors import LabbenchError
 from labbench.run_config import RunConfig
 from labbench.sources import SOURCES, Source
@@ -180,7 +180,9 @@ class DatasetBrowser(QDockWidget):
         self.loading_changed.emit(True)
 
     def load_source(self, source: str, root: str | None = None) -> None:
-        """Switch to another source; the config follows once it has loaded."""
+        """Switch to another source; the config follows once it has loaded. A packed folder opens as its shards."""
+        if source == "folder" and root:
+            source = folder_source(root)
         self.load(self.state.config.data.model_copy(update={"source": source, "root": root}))
 
     def is_loading(self) -> bool:
@@ -221,7 +223,8 @@ class DatasetBrowser(QDockWidget):
         images = split.train
         for path, reason in images.skipped + split.eval.skipped:
             self.message.emit(f"skipped {path}: {reason}", "warning")
-        self.status.setText(f"{len(images)} training images · {len(split.eval)} held out · {cfg.image_size} px")
+        streamed = " (streamed: decoded as shown)" if images.streamed else ""
+        self.status.setText(f"{len(images)} training images{streamed} · {len(split.eval)} held out · {cfg.image_size} px")
         self.model.set_image_set(images)
         self._fill_classes(images)
         self._show_source(cfg)
