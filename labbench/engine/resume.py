@@ -14,13 +14,13 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+from collections.abc import Sized
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from labbench.config import toml_value
-from labbench.data.store import ImageSet
 from labbench.errors import ConfigError
 
 #: settings a resume applies as they are: how long, where and how fast to train, what to log and measure,
@@ -94,11 +94,11 @@ class Position:
     batch_in_epoch: int
 
 
-def data_signature(images: ImageSet, root: str | None = None) -> str:
-    """A short fingerprint of the training images' identity and order: their count, and for a folder
-    their paths relative to ``root`` (so a folder that moved is still the same data)."""
-    h = hashlib.sha256(str(len(images)).encode())
-    for path in images.paths or ():
+def data_signature(images: Sized, root: str | None = None) -> str:
+    """A short fingerprint of the training images' identity and order: their count, a packed set's
+    key, and for a folder their paths relative to ``root`` (so a folder that moved is the same data)."""
+    h = hashlib.sha256(f"{len(images)}\0{getattr(images, 'key', '')}".encode())
+    for path in getattr(images, "paths", None) or ():
         name = os.path.relpath(path, root) if root else path
         h.update(b"\0" + name.encode("utf-8", "surrogateescape"))
     return h.hexdigest()[:16]
