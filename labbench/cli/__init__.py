@@ -1,7 +1,7 @@
 """The ``labbench`` command: one module per subcommand, each adding its parser with ``add_parser(sub)``.
 
-Exit codes (``labbench.cli.interrupts``): 0 done, 1 failed, 2 usage (bad arguments or config; nothing
-ran), 130 / 143 interrupted by Ctrl+C / SIGTERM (training saves a checkpoint first), 141 the reader
+Exit codes (``labbench.cli.interrupts``): 0 done, 1 failed, 2 usage (bad arguments, config or data
+path; nothing ran), 130 / 143 interrupted by Ctrl+C / SIGTERM (training saves a checkpoint first), 141 the reader
 of the output went away.
 """
 
@@ -14,7 +14,7 @@ import sys
 from labbench import __version__
 from labbench.cli import data, evaluate, export, gui, presets, runs, study, train
 from labbench.cli.interrupts import EXIT_FAILED, EXIT_USAGE, interrupted_exit_code
-from labbench.errors import ConfigError, LabbenchError
+from labbench.errors import ConfigError, DataError, LabbenchError
 
 COMMANDS = (train, runs, presets, evaluate, export, study, data, gui)
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         status = args.func(args)
         sys.stdout.flush()  # inside the try: a pipe closed early shows up here, at the latest
         return status
-    except ConfigError as err:
+    except (ConfigError, DataError) as err:  # the input was refused before anything ran
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     except LabbenchError as err:

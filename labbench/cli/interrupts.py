@@ -1,6 +1,6 @@
 """What Ctrl+C (SIGINT) and SIGTERM (``kill``, systemd, SLURM, Docker) do to a command, and its exit code.
 
-Exit codes: 0 done · 1 failed · 2 usage (bad arguments or config; nothing ran) · 130 interrupted by
+Exit codes: 0 done · 1 failed · 2 usage (bad arguments, config or data path; nothing ran) · 130 interrupted by
 SIGINT, 143 by SIGTERM (128 + the signal's number, as shells report it) — training saves first.
 """
 
