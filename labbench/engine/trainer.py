@@ -126,7 +126,7 @@ class Trainer:
         self._lock: RunLock | None = None
         self._metrics: MetricsLog | None = None
         self._recording = False  # this session writes the run's history (a failed resume does not)
-        self._saved_step: int | None = None  # the step of the last checkpoint on disk
+        self._saved: Position | None = None  # where the last checkpoint on disk stands
         # -- the loop's running sums, read back from the device every log_every_steps steps --
         self._loss_sum = torch.zeros(())
         self._bad_step = torch.full((), -1, dtype=torch.long)  # the first step whose loss was not finite
@@ -317,7 +317,7 @@ class Trainer:
         # a second Ctrl+C during the write waits for the file instead of abandoning it
         with self.clock.excluded(), self.control.saving():
             path = save_checkpoint(self.run_dir / "checkpoints" / CHECKPOINT_NAME, self._state())
-        self._saved_step = self.step
+        self._saved = self._position()
         self._emit(CheckpointEvent(str(path), self.step, self.epoch))
 
     def _restore(self, path: Path) -> None:
@@ -335,15 +335,16 @@ class Trainer:
         position, notes = resume_position(state, self.config.train.batch_size, self.plan.steps_per_epoch,
                                           self.data_signature, len(self.train_set))
         self.step, self.epoch, self.batch_in_epoch = position.step, position.epoch, position.batch_in_epoch
-        self._saved_step = int(state["step"])
+        self._saved = Position(int(state["step"]), int(state["epoch"]), int(state["batch_in_epoch"]))
         if "trained_seconds" in state:
             self._trained_before = float(state["trained_seconds"])
+        offset = schedule_offset(position, self.plan.steps_per_epoch)
         replan = notes or any(c.key in ("train.epochs", "train.max_steps", "train.time_budget_s") for c in changes)
         if "planned_steps" in state and not replan:
-            # the schedules the run was following (a budget may have fitted them)
-            self.plan = Plan.make(self.config, self.plan.steps_per_epoch, state["planned_steps"])
+            # the schedules the run was following (a budget may have fitted them), saved shifted by the offset
+            self.plan = Plan.make(self.config, self.plan.steps_per_epoch, state["planned_steps"] - offset)
             self.budget_fitted = bool(state["budget_fitted"])
-        self._continue_schedules(schedule_offset(position, self.plan.steps_per_epoch))
+        self._continue_schedules(offset)
         if state.get("reference") is not None:
             self.reference = ReferenceEvent(*state["reference"])
         self.augment_gen.set_state(state["augment_rng"])
@@ -534,6 +535,8 @@ class Trainer:
                 self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
                           f"for {self.plan.total_steps} steps")
                 status = self._loop()
+                if self._saved is not None and self._saved != self._position():
+                    self._save()  # a resume realigned past the end: the checkpoint says where the run ended
                 message = f"finished {self.step} steps"
             except _Stop:
                 self._save()
@@ -568,8 +571,11 @@ class Trainer:
         if self._lock is not None:
             self._lock.release(outcome if self._recording else "")
 
+    def _position(self) -> Position:
+        return Position(self.step, self.epoch, self.batch_in_epoch)
+
     def _resume_hint(self) -> str:
-        if self._saved_step is None or self.run_dir is None:
+        if self._saved is None or self.run_dir is None:
             return ""
-        return (f" The last checkpoint (step {self._saved_step}) is kept: "
+        return (f" The last checkpoint (step {self._saved.step}) is kept: "
                 f"labbench train --resume {self.run_dir} continues from it.")

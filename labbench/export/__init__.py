@@ -103,11 +103,11 @@ def export_encoder(
     formats = check_formats(formats)
     name = check_name(name)
     folder = make_folder(out_dir)
+    check_replaceable(folder)  # before the lock: a folder of someone else's files is left as it was
     if not locked:
         with RunLock(folder, "export"):
             return export_encoder(encoder, config, folder, formats, name=name, sample=sample,
                                   card_extra=card_extra, progress=progress, write_more=write_more, locked=True)
-    check_replaceable(folder)
     with staging(folder, name) as stage:
         result = _write_checked(encoder, config, stage, formats, name, sample, card_extra, progress)
         result.embeddings = write_more(stage) if write_more is not None else {}

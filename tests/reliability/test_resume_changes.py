@@ -124,3 +124,35 @@ def test_resume_follows_a_moved_data_folder_given_with_data(tmp_path, tiny_confi
     err = capsys.readouterr().err
     assert "resuming with data.root" in err and "continuing at the start" not in err  # the same images
     assert load_config(run / "config.toml").data.root == str(moved)
+
+
+def _stopped_after(run: Path, steps: int, *overrides: str):
+    """Resume ``run`` (after editing its config), stopping ``steps`` steps later."""
+    if overrides:
+        _edit_config(run, *overrides)
+    control, seen = Control(), []
+
+    def stop(event):
+        if event.kind == "step":
+            seen.append(event.step)
+            if len(seen) == steps:
+                control.stop()
+
+    return Trainer.resume(run, [stop], control).fit()
+
+
+def test_a_run_realigned_once_keeps_its_schedule_over_later_resumes(tmp_path, tiny_config):
+    run = _stopped_at(apply_overrides(tiny_config, ["train.epochs=4"]), tmp_path, 2)
+    assert _stopped_after(run, 3, "train.batch_size=8").step == 5  # realigned to epoch 2: six steps an epoch
+    finished, _ = _resume(run)  # the same batch again: exact, and the plan is not shifted twice
+    assert finished.status == "completed" and (finished.step, finished.epoch) == (2 + 3 * 6, 4)
+
+
+def test_a_realignment_past_the_last_epoch_is_saved_as_the_end(tmp_path, tiny_config):
+    run = _stopped_at(apply_overrides(tiny_config, ["train.epochs=2"]), tmp_path, 4)  # one step into epoch 2
+    _edit_config(run, "train.batch_size=8")
+    finished, _ = _resume(run)
+    assert finished.status == "completed" and finished.epoch == 2
+    assert load_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 2  # a later resume has nothing left
+    again, _ = _resume(run)
+    assert (again.status, again.step) == ("completed", 4)
