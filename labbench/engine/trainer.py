@@ -536,7 +536,7 @@ class Trainer:
                           f"for {self.plan.total_steps} steps")
                 status = self._loop()
                 if self._saved is not None and self._saved != self._position():
-                    self._save()  # a resume realigned past the end: the checkpoint says where the run ended
+                    self._end_after_realignment()
                 message = f"finished {self.step} steps"
             except _Stop:
                 self._save()
@@ -570,6 +570,13 @@ class Trainer:
             self._metrics.close()
         if self._lock is not None:
             self._lock.release(outcome if self._recording else "")
+
+    def _end_after_realignment(self) -> None:
+        """A resume realigned past the last epoch (the rest of it skipped): the run ends here, measured
+        and saved as every run's end is, so that its checkpoint says where it ended."""
+        with self.clock.excluded():
+            self._run_monitors(images_per_sec=0.0)
+        self._save()
 
     def _position(self) -> Position:
         return Position(self.step, self.epoch, self.batch_in_epoch)

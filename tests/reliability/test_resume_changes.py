@@ -154,5 +154,6 @@ def test_a_realignment_past_the_last_epoch_is_saved_as_the_end(tmp_path, tiny_co
     finished, _ = _resume(run)
     assert finished.status == "completed" and finished.epoch == 2
     assert load_checkpoint(run / "checkpoints" / "last.pt")["epoch"] == 2  # a later resume has nothing left
+    assert [r["epoch"] for r in read_metrics(run) if r["kind"] == "epoch"][-1] == 2  # measured at its end
     again, _ = _resume(run)
     assert (again.status, again.step) == ("completed", 4)
