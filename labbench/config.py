@@ -27,6 +27,18 @@ ShapesBackground = Literal["flat", "gradient", "noise", "stripes", "checker"]
 BackboneName = Literal["rescnn", "cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
 
+class FieldProblems(ValueError):
+    """Raised inside a validator: ``(field path, message)`` pairs relative to the model that raises it.
+
+    Pydantic reports a model validator's error at the model itself; this keeps the field at fault, so
+    :func:`validation_problems` can name it (``augment.crop_scale``), not only its section.
+    """
+
+    def __init__(self, *problems: tuple[str, str]) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(f"{where}: {what}" if where else what for where, what in self.problems))
+
+
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, assignments are validated."""
 
@@ -108,9 +120,9 @@ class AugmentConfig(Section):
         for name in ("crop_scale", "crop_ratio", "blur_sigma"):
             lo, hi = getattr(self, name)
             if not 0 < lo <= hi:
-                raise ValueError(f"{name}: needs 0 < low <= high (got {lo}, {hi})")
+                raise FieldProblems((name, f"needs 0 < low <= high (got {lo}, {hi})"))
         if self.crop_scale[1] > 1.0:
-            raise ValueError(f"crop_scale: the high end is an area share, at most 1.0 (got {self.crop_scale[1]})")
+            raise FieldProblems(("crop_scale", f"the high end is an area share, at most 1.0 (got {self.crop_scale[1]})"))
         return self
 
 
@@ -182,17 +194,26 @@ class EvalConfig(Section):
     probe_images: int = Field(8, ge=0, le=64, description="Eval images kept for attention/reconstruction views.")
 
 
-def format_validation_error(err: ValidationError, prefix: str = "") -> str:
-    """One line per problem: ``field.path: what is wrong (got value)``."""
-    lines = []
+def validation_problems(err: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """One ``(field.path, what is wrong (got value))`` pair per problem in ``err``."""
+    problems = []
     for e in err.errors():
         loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
+        cause = (e.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblems):
+            problems += [(".".join(p for p in (loc, where) if p), what) for where, what in cause.problems]
+            continue
         msg = e["msg"].removeprefix("Value error, ")
         if e["type"] == "extra_forbidden":
             msg = "unknown key; check the spelling against the preset"
         got = "" if e["type"] in ("missing", "value_error") else f" (got {e.get('input')!r})"
-        lines.append(f"{loc}: {msg}{got}" if loc and not msg.startswith(loc) else f"{msg}{got}")
-    return "\n".join(lines)
+        problems.append((loc, msg + got))
+    return problems
+
+
+def format_validation_error(err: ValidationError, prefix: str = "") -> ConfigError:
+    """The ConfigError for ``err``: its (location, message) pairs, one ``field.path: reason`` line each."""
+    return ConfigError(problems=validation_problems(err, prefix))
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class LabbenchError(Exception):
     """Base of every error a user should see as a readable message (never a traceback)."""
 
 
 class ConfigError(LabbenchError):
-    """A configuration value is invalid; the message names the field and the allowed range."""
+    """A configuration value is invalid; the message names the field and the allowed range.
+
+    ``problems`` holds one ``(location, message)`` pair per problem, the location a dotted field path
+    (``"method.temperature"``) or ``""`` when no single field is at fault, so that a form can mark the
+    field without reading the text. ``str(err)`` is one ``location: message`` line per problem.
+    """
+
+    def __init__(self, message: str = "", problems: Iterable[tuple[str, str]] | None = None) -> None:
+        self.problems: list[tuple[str, str]] = list(problems) if problems is not None else [("", message)]
+        super().__init__(message or "\n".join(f"{where}: {what}" if where else what for where, what in self.problems))
 
 
 class DataError(LabbenchError):

@@ -84,3 +84,25 @@ def test_crop_scale_must_be_ordered():
 def test_input_sides_must_be_a_multiple_of_a_vits_patch_and_of_nothing_for_a_cnn():
     assert BackboneConfig(name="vit_tiny", patch_size=8).side_multiple == 8
     assert BackboneConfig(name="resnet18", patch_size=8).side_multiple == 1
+
+
+@pytest.mark.parametrize(("data", "location"), [
+    ({"method": {"name": "dino", "teacher_temp": -0.5}}, "method.teacher_temp"),      # a field of a method
+    ({"augment": {"crop_scale": [0.9, 0.1]}}, "augment.crop_scale"),                  # a rule across fields
+    ({"method": {"name": "mae", "decoder_width": 30}}, "method.decoder_heads"),        # a method's own rule
+    ({"method": {"name": "simclear"}}, "method.name"),
+    ({"trian": {}}, "trian"),
+])
+def test_config_errors_carry_the_location_of_each_problem(data, location):
+    with pytest.raises(ConfigError) as caught:
+        validate_config(data)
+    assert [where for where, _ in caught.value.problems] == [location]
+    assert str(caught.value).startswith(f"{location}: ")  # the line the CLI prints
+
+
+def test_several_problems_are_one_pair_and_one_line_each():
+    with pytest.raises(ConfigError) as caught:
+        validate_config({"optim": {"lr": -1}, "train": {"epochs": 0}})
+    problems = dict(caught.value.problems)
+    assert set(problems) == {"optim.lr", "train.epochs"}
+    assert str(caught.value).splitlines() == [f"{where}: {what}" for where, what in caught.value.problems]

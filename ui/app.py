@@ -6,8 +6,9 @@ Entry points: ``python -m ui``, the ``labbench-gui`` script and ``labbench gui``
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -27,6 +28,32 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName("labbench")
     apply_theme(app, open_settings().value("view/theme", "dark", str))
     return app
+
+
+def wait_until(condition: Callable[[], object], timeout: float, poll_ms: int = 10) -> bool:
+    """Run the event loop until ``condition()`` holds (True) or ``timeout`` seconds have passed (False).
+
+    For scripts that drive the window (screenshots, benchmarks): a real event loop, so timers fire on
+    time and nothing waits on a sleep.
+    """
+    loop = QEventLoop()
+    poll = QTimer()
+    poll.setInterval(poll_ms)
+    poll.timeout.connect(lambda: bool(condition()) and loop.quit())
+    deadline = QTimer()
+    deadline.setSingleShot(True)
+    deadline.timeout.connect(loop.quit)
+    if not condition():
+        poll.start()
+        deadline.start(round(1000 * timeout))
+        loop.exec()
+        poll.stop()
+    return bool(condition())
+
+
+def settle(seconds: float) -> None:
+    """Run the event loop for ``seconds``, so that deferred layouts and paints land (before a screenshot)."""
+    wait_until(lambda: False, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

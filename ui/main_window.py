@@ -1,29 +1,37 @@
 """The lab bench window: dock panels, menus, toolbar, status bar, and the layout saved between sessions.
 
-The window holds the config being edited (:class:`~ui.state.ConfigState`) and the handle of the
-run in progress (:class:`~ui.worker.TrainingSession`); docks observe those and send commands.
+The window holds the config being edited (:class:`~ui.state.ConfigState`), the handle of the run in
+progress (:class:`~ui.worker.TrainingSession`) and the runs it knows (:class:`~ui.runs_model.RunsModel`);
+docks observe those and send commands. Start (and the panel's Save) stay disabled, naming the field,
+while the form shows a value that does not validate: what the form shows is what a run gets.
 
 Inspect views (attention maps, reconstructions, embeddings …) plug in without editing this file:
 ``ui/inspect/__init__.py`` calls :func:`register_inspect_view` for each view; the window imports
-``ui.inspect`` once, adds each view as a dock and lists it in the Inspect and View menus. A
-factory receives the window and may use ``window.state``, ``window.session`` (its signals),
-``window.browser`` (``image_selected``, ``dataset_loaded``), ``window.run_list`` and
-``window.theme_changed`` (pyqtgraph plots must be restyled by hand; see ``ui.theme.current_theme``).
+``ui.inspect`` once and shows each view in its Inspect window (a navigator of full names and icons)
+and in the Inspect menu. A factory receives the window and may use ``window.state``,
+``window.session`` (its signals), ``window.browser`` (``image_selected``, ``dataset_loaded``),
+``window.runs``, ``window.inspect`` (the Inspect window) and ``window.theme_changed`` (pyqtgraph plots must be restyled by
+hand; see ``ui.theme.current_theme``).
+
+The first window takes a share of the screen's available area, never more; a layout restored from
+an earlier session is clamped to the screen it opens on.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
-    QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-    QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QApplication, QDialog, QDialogButtonBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox,
+    QProgressBar, QProgressDialog, QStyle, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from labbench.cli.progress import format_eta
@@ -31,34 +39,71 @@ from labbench.engine.device import describe, resolve_device
 from labbench.engine.events import CheckpointEvent, EpochEvent, FinishedEvent, StepEvent
 from labbench.errors import LabbenchError
 from labbench.run_config import RunConfig, dump_toml, load_preset, preset_names, validate_config
-from labbench.runs import default_runs_root, load_run_config, read_metrics
+from labbench.runs import default_runs_root, load_run_config, read_metrics, read_run
 from ui.docks.augmentation_preview import AugmentationPreview
 from ui.docks.dataset_browser import DatasetBrowser
 from ui.docks.log_panel import LogPanel
 from ui.docks.method_config import MethodConfigDock
 from ui.docks.run_list import RunList, run_label
 from ui.docks.training_plots import TrainingPlots
+from ui.widgets.view_icons import view_icon
+from ui.inspect_window import InspectWindow
+from ui.runs_model import RunsModel
 from ui.settings import open_settings
-from ui.state import ConfigState
-from ui.tasks import BackgroundTask
-from ui.widgets.dock_tabs import StaleTabBarSweeper
+from ui.state import ConfigState, SessionState
+from ui.tasks import Task, TaskRunner
 from ui.theme import THEMES, apply_theme
+from ui.widgets.dock_tabs import StaleTabBarSweeper
 from ui.worker import TrainingSession
 
-InspectFactory = Callable[["MainWindow"], QDockWidget]
-#: title -> factory making the dock; filled by ``ui/inspect/__init__.py``
-INSPECT_VIEWS: dict[str, InspectFactory] = {}
+#: the first window's share of the screen's available area, and the size it aims for on a small screen
+SCREEN_SHARE = (0.75, 0.8)
+COMFORTABLE = QSize(1280, 760)
+CLOSE_NOTE = "session/closed_mid_run"  # what the last session's close did to a run, said at the next start
 
 
-def register_inspect_view(title: str, factory: InspectFactory) -> None:
-    """Add an Inspect view; the window makes its dock once, at start-up."""
-    INSPECT_VIEWS[title] = factory
+@dataclass(frozen=True)
+class InspectView:
+    """A view of the Inspect window: ``factory(window)`` makes its widget once, at start-up."""
+
+    title: str
+    factory: Callable[[MainWindow], QWidget]
+    icon: str = ""
+    follows_run: bool = False  # it looks at the run the panel follows (``widget.set_run(path)``)
+
+
+#: title -> view; filled by ``ui/inspect/__init__.py``
+INSPECT_VIEWS: dict[str, InspectView] = {}
+
+
+def register_inspect_view(title: str, factory: Callable[[MainWindow], QWidget], icon: str = "",
+                          follows_run: bool = False) -> None:
+    """Add an Inspect view (``icon``: a name of :data:`ui.widgets.view_icons.DRAWINGS`)."""
+    INSPECT_VIEWS[title] = InspectView(title, factory, icon, follows_run)
 
 
 def default_config() -> RunConfig:
     """SimCLR on the built-in shapes, from its preset when there is one (sized for small images)."""
     config = load_preset("simclr") if "simclr" in preset_names() else RunConfig()
     return config.model_copy(update={"data": config.data.model_copy(update={"source": "shapes", "root": None})})
+
+
+def initial_geometry(available: QRect) -> QRect:
+    """The first window: a share of the available area (at least a comfortable size where the screen
+    has room), never larger than it, centred."""
+    width = min(available.width(), max(round(SCREEN_SHARE[0] * available.width()), COMFORTABLE.width()))
+    height = min(available.height(), max(round(SCREEN_SHARE[1] * available.height()), COMFORTABLE.height()))
+    rect = QRect(0, 0, width, height)
+    rect.moveCenter(available.center())
+    return rect
+
+
+def clamped(rect: QRect, available: QRect) -> QRect:
+    """``rect`` made to fit inside ``available``: shrunk where larger, moved where it sticks out."""
+    out = QRect(rect.topLeft(), rect.size().boundedTo(available.size()))
+    out.moveLeft(min(max(out.left(), available.left()), available.right() - out.width() + 1))
+    out.moveTop(min(max(out.top(), available.top()), available.bottom() - out.height() + 1))
+    return out
 
 
 class MainWindow(QMainWindow):
@@ -70,11 +115,11 @@ class MainWindow(QMainWindow):
                  load_dataset: bool = True) -> None:
         super().__init__()
         self.setObjectName("labbench_main_window")
-        self.setWindowTitle("labbench")
         self.settings = open_settings()
         self.runs_root = Path(runs_root) if runs_root is not None else default_runs_root()
         self.state = ConfigState(config or self._remembered_config(), self)
         self.session = TrainingSession(self.runs_root, self)
+        self.runs = RunsModel(self.runs_root, self)
         self.setDockNestingEnabled(True)
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowNestedDocks
                             | QMainWindow.DockOption.AllowTabbedDocks)
@@ -84,7 +129,8 @@ class MainWindow(QMainWindow):
         self.method_config = MethodConfigDock(self.state, self)
         self.plots = TrainingPlots(self)
         self.log_panel = LogPanel(self)
-        self.run_list = RunList(self.runs_root, self)
+        self.run_list = RunList(self.runs, self)
+        self.inspect = InspectWindow(self.runs, self)
         from ui.studies import StudiesPanel  # here: its plots' style module imports ui.inspect, which imports this one
 
         self.studies = StudiesPanel(self.runs_root, self)
@@ -92,10 +138,10 @@ class MainWindow(QMainWindow):
             self.browser, self.preview, self.plots, self.method_config, self.log_panel, self.run_list, self.studies,
         ]
         self._arrange_default_layout()
-        self.inspect_docks = self._add_inspect_views()
+        self._add_inspect_views()
         self._default_state = self.saveState()
         self.tab_sweeper = StaleTabBarSweeper(self)
-        for dock in self.docks + self.inspect_docks:
+        for dock in self.docks:
             self.tab_sweeper.watch(dock)
 
         self._make_actions()
@@ -104,9 +150,10 @@ class MainWindow(QMainWindow):
         self._make_status_bar()
         self._connect()
         self._restore_layout()
-        self._set_run_state("idle")
+        self._set_run_state(SessionState.IDLE)
         self._update_title(self.state.config)
         self._update_device(self.state.config)
+        self._say_what_the_last_close_did()
         if load_dataset:
             self.browser.load()
 
@@ -119,6 +166,11 @@ class MainWindow(QMainWindow):
             except (LabbenchError, tomllib.TOMLDecodeError):
                 pass  # a config from an older version: start from the defaults
         return default_config()
+
+    def available_geometry(self) -> QRect:
+        """The area of the screen the window opens on that windows may use (no task bar, no dock)."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
 
     def _arrange_default_layout(self) -> None:
         for dock in self.docks:
@@ -134,32 +186,31 @@ class MainWindow(QMainWindow):
         self.splitDockWidget(self.plots, self.log_panel, Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.log_panel, self.run_list)
         self.tabifyDockWidget(self.plots, self.studies)
+        self.plots.raise_()  # the window opens on the training plots
         self.log_panel.raise_()
-        self.resize(1560, 960)
-        self.resizeDocks([self.browser, self.plots, self.method_config], [380, 800, 380], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.browser, self.preview], [470, 470], Qt.Orientation.Vertical)
-        self.resizeDocks([self.plots, self.log_panel], [640, 260], Qt.Orientation.Vertical)
+        self.setGeometry(initial_geometry(self.available_geometry()))
+        self.inspect.setGeometry(initial_geometry(self.available_geometry()))
+        w, h = self.width(), self.height()
+        self.resizeDocks([self.browser, self.plots, self.method_config],
+                         [round(0.24 * w), round(0.5 * w), round(0.26 * w)], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.browser, self.preview], [h // 2, h // 2], Qt.Orientation.Vertical)
+        self.resizeDocks([self.plots, self.log_panel], [round(0.7 * h), round(0.3 * h)], Qt.Orientation.Vertical)
 
-    def _add_inspect_views(self) -> list[QDockWidget]:
+    def _add_inspect_views(self) -> None:
         # Inspect views are add-ons: one that fails to load is reported, the window opens without it.
         try:
             if importlib.util.find_spec("ui.inspect") is not None:
                 importlib.import_module("ui.inspect")  # registers its views
         except Exception as err:  # noqa: BLE001
             self.log_panel.add(f"Inspect views could not be loaded: {type(err).__name__}: {err}", "error")
-        docks = []
-        for title, factory in INSPECT_VIEWS.items():
+        for view in INSPECT_VIEWS.values():
             try:
-                dock = factory(self)
+                widget = view.factory(self)
             except Exception as err:  # noqa: BLE001
-                self.log_panel.add(f"Inspect view {title!r} could not be made: {type(err).__name__}: {err}", "error")
+                self.log_panel.add(f"Inspect view {view.title!r} could not be made: {type(err).__name__}: {err}",
+                                   "error")
                 continue
-            dock.setObjectName(dock.objectName() or f"inspect_{title.lower().replace(' ', '_')}")
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            self.tabifyDockWidget(self.plots, dock)
-            docks.append(dock)
-        self.plots.raise_()
-        return docks
+            self.inspect.add_view(view.title, widget, view_icon(view.icon, view.title), view.follows_run)
 
     def _action(self, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None,
                 tip: str = "", icon: QStyle.StandardPixmap | None = None) -> QAction:
@@ -192,6 +243,17 @@ class MainWindow(QMainWindow):
         self.reset_layout_action = self._action("Reset layout", self.reset_layout, tip="Put every panel back")
         self.shortcuts_action = self._action("Keyboard shortcuts", self.show_shortcuts, "F1",
                                              "List the keyboard shortcuts")
+        self.inspect_action = self._action("Inspect", self.inspect.bring_forward, "Ctrl+I",
+                                           "Open the Inspect window: attention, embeddings, collapse, evaluation …")
+        self.inspect_action.setIcon(view_icon("embeddings"))
+        # one shortcut per view, in the navigator's order (Ctrl+1 … Ctrl+9), from either window
+        self.inspect_view_actions = [
+            self._action(title, lambda _c=False, t=title: self.inspect.show_view(t),
+                         f"Ctrl+{i + 1}" if i < 9 else None, f"Show the {title} view")
+            for i, title in enumerate(self.inspect.titles())
+        ]
+        for action in (self.inspect_action, *self.inspect_view_actions):
+            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
         self.export_action = None
         if importlib.util.find_spec("labbench.export") is not None:
             self.export_action = self._action("Export encoder…", self.export_encoder, "Ctrl+E",
@@ -224,10 +286,12 @@ class MainWindow(QMainWindow):
         view_menu.addActions(list(self.theme_actions.values()))
         view_menu.addSeparator()
         view_menu.addAction(self.reset_layout_action)
-        if self.inspect_docks:
-            inspect_menu = bar.addMenu("&Inspect")
-            for dock in self.inspect_docks:
-                inspect_menu.addAction(dock.toggleViewAction())
+        self.inspect_menu = bar.addMenu("&Inspect")
+        self.inspect_menu.addAction(self.inspect_action)
+        self.inspect_menu.addSeparator()
+        for action, title in zip(self.inspect_view_actions, self.inspect.titles(), strict=True):
+            action.setIcon(self.inspect.navigator.item(self.inspect.titles().index(title)).icon())
+            self.inspect_menu.addAction(action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.shortcuts_action)
 
@@ -236,21 +300,27 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("training_toolbar")
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.start_action, self.pause_action, self.resume_action, self.stop_action])
+        toolbar.addSeparator()
+        toolbar.addAction(self.inspect_action)
 
     def _make_status_bar(self) -> None:
         bar = self.statusBar()
+        self.blocked_label = QLabel()  # why Start is disabled, when a field does not validate
+        self.blocked_label.setProperty("role", "error")
+        self.blocked_label.hide()
         self.device_label = QLabel()
         self.step_label = QLabel("step –")
         self.epoch_label = QLabel("epoch –")
         self.speed_label = QLabel("– img/s")
         self.eta_label = QLabel("ETA –")
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(160)
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setFormat("%p%")
+        bar.addWidget(self.blocked_label, 1)
         for w in (self.device_label, self.step_label, self.epoch_label, self.speed_label, self.eta_label):
-            w.setContentsMargins(8, 0, 8, 0)
+            w.setContentsMargins(6, 0, 6, 0)
             bar.addPermanentWidget(w)
         bar.addPermanentWidget(self.progress)
 
@@ -262,15 +332,21 @@ class MainWindow(QMainWindow):
         s.step.connect(self._on_step)
         s.epoch.connect(self.plots.on_epoch)
         s.epoch.connect(self._on_epoch)
+        s.reference.connect(self.plots.on_reference)
+        s.probe.connect(self.plots.on_probe)
         s.log.connect(self.log_panel.on_log)
         s.checkpoint.connect(self._on_checkpoint)
         s.finished.connect(self._on_finished)
+        self.plots.verdict_changed.connect(self._on_verdict)
         self.browser.image_selected.connect(self.preview.set_image)
         self.browser.message.connect(self._on_browser_message)
+        self.browser.loading_changed.connect(lambda _busy: self._update_commands())
+        self.method_config.problems_changed.connect(lambda _problems: self._update_commands())
         self.state.changed.connect(self._update_title)
         self.state.changed.connect(self._update_device)
         self.run_list.run_toggled.connect(self._on_run_toggled)
         self.run_list.resume_requested.connect(self.resume_run)
+        self.run_list.tree.itemSelectionChanged.connect(self._follow_selected_run)
         self.studies.run_requested.connect(self.open_run)
 
     # -- layout and settings ---------------------------------------------------------------
@@ -278,23 +354,32 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+            # saved on a larger screen, or at another scale: the window must still fit this one
+            self.setGeometry(clamped(self.geometry(), self.available_geometry()))
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self.restoreState(state)
             self.tab_sweeper.schedule()
+        geometry = self.settings.value("inspect/geometry")
+        if isinstance(geometry, QByteArray):
+            self.inspect.restoreGeometry(geometry)
+            self.inspect.setGeometry(clamped(self.inspect.geometry(), self.available_geometry()))
+        self._reopen_inspect = self.settings.value("inspect/open", False, bool)
         theme = self.settings.value("view/theme", "dark", str)
         self.theme_actions.get(theme, self.theme_actions["dark"]).setChecked(True)
 
     def save_settings(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("inspect/geometry", self.inspect.saveGeometry())
+        self.settings.setValue("inspect/open", self.inspect.isVisible())
         self.settings.setValue("config/last", dump_toml(self.state.config))
         self.settings.sync()
 
     @Slot()
     def reset_layout(self) -> None:
         """Every panel back where it starts, shown and docked."""
-        for dock in self.docks + self.inspect_docks:
+        for dock in self.docks:
             dock.setFloating(False)
             dock.show()
         self.restoreState(self._default_state)
@@ -311,12 +396,21 @@ class MainWindow(QMainWindow):
         self.theme_changed.emit(THEMES[name])
 
     # -- commands --------------------------------------------------------------------------
+    def start_blocker(self) -> str:
+        """Why Start cannot run now ('' when it can)."""
+        if self.session.is_active():
+            return "a run is in progress"
+        if reason := self.method_config.blocking_reason():
+            return f"fix {reason}"
+        if self.browser.is_loading():
+            return "the dataset is still loading"
+        return ""
+
     @Slot()
     def start_training(self) -> None:
-        if self.session.is_active():
-            return
-        if self.browser.is_loading():
-            self.log_panel.add("the dataset is still loading; start again in a moment", "warning")
+        if blocker := self.start_blocker():
+            if not self.session.is_active():
+                self.log_panel.add(f"cannot start: {blocker}", "warning")
             return
         try:
             self.session.start(self.state.config)
@@ -350,8 +444,9 @@ class MainWindow(QMainWindow):
             self.open_run(folder)
 
     def open_run(self, run_dir: str | Path) -> None:
-        """Show a run folder: its curves overlaid, its config in the panels (ready to resume). A folder
-        with a missing or unreadable config (an older version's, a damaged one) shows its curves alone."""
+        """Show a run folder: its curves overlaid, its config in the panels (ready to resume), the
+        Inspect views on it. A folder with a missing or unreadable config (an older version's, a
+        damaged one) shows its curves alone."""
         run_dir = Path(run_dir)
         records = read_metrics(run_dir)
         try:
@@ -364,12 +459,13 @@ class MainWindow(QMainWindow):
             self.log_panel.add(f"{err}; showing its curves, keeping the current settings", "warning")
         self.run_list.add_run(run_dir, checked=True)
         self.plots.load_records(str(run_dir), run_label(run_dir), records)
+        self.inspect.follow(run_dir)
         if config is not None and not self.session.is_active():
             self.state.set(config)
         self.log_panel.add(f"opened run {run_dir}")
 
     def export_target(self) -> str | None:
-        """The run to export: the one selected in the run list, else the one trained last."""
+        """The run to export: the one selected in the Runs panel, else the one trained last."""
         return self.run_list.selected_path() or self.session.run_dir
 
     @Slot()
@@ -385,23 +481,23 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
 
-    def export_run(self, run_dir: str | Path, out_dir: str | Path) -> BackgroundTask:
+    def export_run(self, run_dir: str | Path, out_dir: str | Path) -> Task:
         """Export the run's encoder in every format, off the GUI thread, with a cancellable progress dialog."""
         from labbench.export import export_run
 
-        task = BackgroundTask(lambda progress: export_run(run_dir, out_dir, progress=progress), self)
         dialog = QProgressDialog(f"Exporting the encoder of {Path(run_dir).name}…", "Cancel", 0, 0, self)
         dialog.setWindowModality(Qt.WindowModality.NonModal)
         dialog.setMinimumDuration(300)
+
+        runner = TaskRunner(dialog)
+        task = runner.submit(
+            lambda progress: export_run(run_dir, out_dir, progress=progress),
+            lambda result: (dialog.close(), self._on_exported(result)),
+            failed=lambda message: (dialog.close(), self._report(f"export failed: {message}", "error")),
+            progress=lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)),
+            cancelled=lambda: (dialog.close(), self.log_panel.add("export cancelled", "warning")))
         dialog.canceled.connect(task.cancel)
-        task.progress.connect(lambda done, total: (dialog.setMaximum(total), dialog.setValue(done)))
-        for signal in (task.succeeded, task.failed, task.cancelled):
-            signal.connect(dialog.close)
-        task.succeeded.connect(self._on_exported)
-        task.failed.connect(lambda message: self._report(f"export failed: {message}", "error"))
-        task.cancelled.connect(lambda: self.log_panel.add("export cancelled", "warning"))
         self.log_panel.add(f"exporting the encoder of {run_dir} to {out_dir}")
-        task.start()
         return task
 
     @Slot(object)
@@ -428,29 +524,52 @@ class MainWindow(QMainWindow):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(dialog.reject)
         layout.addWidget(buttons)
-        dialog.resize(380, 360)
+        dialog.resize(380, 420)
         dialog.open()
 
     # -- engine events ---------------------------------------------------------------------
-    @Slot(str)
-    def _set_run_state(self, state: str) -> None:
-        self.start_action.setEnabled(state == "idle")
-        self.pause_action.setEnabled(state == "running")
-        self.resume_action.setEnabled(state == "paused")
-        self.stop_action.setEnabled(state in ("running", "paused"))
-        self.run_list.set_training(state != "idle")
+    @Slot(object)
+    def _set_run_state(self, state: SessionState) -> None:
+        self._update_commands()
+        self.run_list.set_training(state.active)
         # The running config is fixed; edits would mislead about what is being trained.
-        self.method_config.setEnabled(state == "idle")
-        self.preview.set_editable(state == "idle")
-        if state in ("paused", "stopping"):
-            self.statusBar().showMessage({"paused": "Paused", "stopping": "Stopping after this step…"}[state])
-        elif state == "running":
+        self.method_config.setEnabled(not state.active)
+        self.preview.set_editable(not state.active)
+        if state is SessionState.PAUSED:
+            self.statusBar().showMessage("Paused")
+            self.eta_label.setText("ETA – (paused)")
+        elif state is SessionState.STOPPING:
+            self.statusBar().showMessage("Stopping after this step…")
+        elif state is SessionState.RUNNING:
             self.statusBar().clearMessage()
+        else:  # idle: nothing is running, so no speed and no time left
+            self.speed_label.setText("– img/s")
+            self.eta_label.setText("ETA –")
+            self.runs.set_live(None)
+
+    def _update_commands(self) -> None:
+        """Enable the run commands from the session state, and Start also from the form and the dataset."""
+        state = self.session.state
+        blocker = self.start_blocker()
+        self.start_action.setEnabled(not blocker)
+        self.start_action.setToolTip(f"Start is blocked: {blocker}" if blocker and not state.active
+                                     else "Train the configured method in a new run folder (Ctrl+R)")
+        self.pause_action.setEnabled(state is SessionState.RUNNING)
+        self.resume_action.setEnabled(state is SessionState.PAUSED)
+        self.stop_action.setEnabled(state in (SessionState.RUNNING, SessionState.PAUSED))
+        reason = self.method_config.blocking_reason()
+        self.blocked_label.setText(f"Start is blocked: fix {reason}" if reason else "")
+        self.blocked_label.setVisible(bool(reason))
 
     @Slot(object, str)
     def _on_started(self, config: RunConfig, run_dir: str) -> None:
         self.plots.begin_live_run(run_dir, run_label(run_dir), read_metrics(run_dir))  # resumed: its past too
+        self.runs.set_live(run_dir)
+        self.plots.raise_()  # Start shows its curves, whatever tab was in front
         self.run_list.add_run(run_dir, checked=True)
+        self.inspect.follow(run_dir)
+        self.step_label.setText("step –")
+        self.epoch_label.setText("epoch –")
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.log_panel.add(f"run folder {run_dir}")
@@ -460,9 +579,10 @@ class MainWindow(QMainWindow):
         self.step_label.setText(f"step {event.step}/{event.total_steps}")
         self.epoch_label.setText(f"epoch {event.epoch + 1}")
         self.speed_label.setText(f"{event.images_per_sec:,.0f} img/s")
-        batch = self.session.config.train.batch_size  # the running config, not the one being edited
-        remaining = (event.total_steps - event.step) * batch / max(event.images_per_sec, 1e-9)
-        self.eta_label.setText(f"ETA {format_eta(remaining)}")
+        if self.session.state is SessionState.RUNNING:  # paused or stopping: no time is left to count
+            batch = self.session.config.train.batch_size  # the running config, not the one being edited
+            remaining = (event.total_steps - event.step) * batch / max(event.images_per_sec, 1e-9)
+            self.eta_label.setText(f"ETA {format_eta(remaining)}")
         self.progress.setRange(0, max(event.total_steps, 1))
         self.progress.setValue(event.step)
 
@@ -471,8 +591,11 @@ class MainWindow(QMainWindow):
         knn = f", k-NN {event.knn_accuracy:.1%}" if event.knn_accuracy is not None else ""
         self.log_panel.add(f"epoch {event.epoch}: feature std {event.feature_std:.3g}, "
                            f"effective rank {event.effective_rank:.1f}{knn}")
-        if message := self.plots.warning.text():
-            self.log_panel.add(message, "warning")
+
+    @Slot(str, object)
+    def _on_verdict(self, run_key: str, verdict) -> None:
+        if run_key == self.plots.live_key and verdict.collapsed:
+            self.log_panel.add(f"{verdict.words}; {verdict.advice}", "warning")
 
     @Slot(object)
     def _on_checkpoint(self, event: CheckpointEvent) -> None:
@@ -484,7 +607,6 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Run {event.status}: {event.message}", 15000)
         if event.status == "completed":
             self.log_panel.add(f"run completed: {event.message}")
-            self.eta_label.setText("ETA –")
         if event.status in ("diverged", "failed"):
             self._alert(event.message, f"Run {event.status}")  # the log has it already, from the trainer
         if event.run_dir:
@@ -518,9 +640,15 @@ class MainWindow(QMainWindow):
             self.plots.load_records(run_dir, run_label(run_dir), read_metrics(run_dir))
         self.plots.set_run_visible(run_dir, shown)
 
+    @Slot()
+    def _follow_selected_run(self) -> None:
+        if path := self.run_list.selected_path():
+            self.inspect.follow(path)
+
     @Slot(object)
     def _update_title(self, config: RunConfig) -> None:
-        self.setWindowTitle(f"labbench — {config.method.name} on {config.data.source} ({config.backbone.name})")
+        # Qt adds the application's name ("labbench") itself.
+        self.setWindowTitle(f"{config.method.name} on {config.data.source} · {config.backbone.name}")
 
     @Slot(object)
     def _update_device(self, config: RunConfig) -> None:
@@ -533,16 +661,46 @@ class MainWindow(QMainWindow):
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
         self.tab_sweeper.schedule()  # the first layout pass may leave a stale tab bar
+        if self._reopen_inspect:  # it was open when the window last closed
+            self._reopen_inspect = False
+            self.inspect.show()
 
     # -- closing ---------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt override)
-        """Stop a run at a step boundary (the trainer saves its checkpoint), then save the layout."""
+        """Stop a run at a step boundary (the trainer saves its checkpoint) and say so, then save the layout."""
         if self.session.is_active():
-            self.statusBar().showMessage("Stopping the run and saving a checkpoint…")
-            QApplication.processEvents()
-            self.session.shutdown()
+            self._stop_run_before_closing()
         self.studies.shutdown()
         self.browser.wait()
         self.preview.wait()
         self.save_settings()
         super().closeEvent(event)
+
+    def _stop_run_before_closing(self) -> None:
+        run_dir = self.session.run_dir
+        notice = QProgressDialog("Stopping the run after this step and saving its checkpoint…", "", 0, 0, self)
+        notice.setCancelButton(None)
+        notice.setWindowTitle("Saving the run")
+        notice.setMinimumDuration(0)
+        notice.show()
+        QApplication.processEvents()  # painted before the wait
+        ended = self.session.shutdown()
+        notice.close()
+        if run_dir is None:
+            return
+        info = read_run(run_dir)
+        if ended:
+            note = (f"The run {Path(run_dir).name} was stopped at step {info.step} when the window closed; its "
+                    f"checkpoint is saved in {run_dir}. Resume it from the Runs panel, or: "
+                    f"labbench train --resume {run_dir}")
+        else:
+            note = (f"The run {Path(run_dir).name} did not stop in time when the window closed; its last "
+                    f"checkpoint in {run_dir} is kept.")
+        self.settings.setValue(CLOSE_NOTE, note)
+        print(note, file=sys.stderr)
+
+    def _say_what_the_last_close_did(self) -> None:
+        note = self.settings.value(CLOSE_NOTE, "", str)
+        if note:
+            self.log_panel.add(note, "warning")
+            self.settings.remove(CLOSE_NOTE)

@@ -1,4 +1,5 @@
-"""The run configuration the window is editing, as an observable Qt object.
+"""What the window is in: the run configuration it is editing (an observable Qt object) and the
+state of its training session.
 
 Docks never keep their own copy: they read ``ConfigState.config`` and listen to ``changed``.
 Only valid configurations are stored; a dock holding a value that does not validate keeps it
@@ -7,12 +8,27 @@ in its editor and shows why.
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
 from labbench.config import to_dict
 from labbench.run_config import RunConfig, validate_config
+
+
+class SessionState(Enum):
+    """Where the training session is: the window enables its commands from this alone."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPING = "stopping"  # asked to stop: the trainer saves at the next step boundary
+
+    @property
+    def active(self) -> bool:
+        """A run is in progress (running, paused or saving on its way out)."""
+        return self is not SessionState.IDLE
 
 
 class ConfigState(QObject):

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
 
 
 @dataclass(frozen=True)
@@ -105,10 +106,39 @@ def _style_sheet(t: Theme) -> str:
     """
 
 
+class ThemedStyle(QProxyStyle):
+    """Fusion, with every check box and radio button framed in the theme's muted colour.
+
+    Fusion draws those frames a shade darker than the window, which on the dark theme leaves an
+    unchecked box all but invisible.
+    """
+
+    FRAMED = (QStyle.PrimitiveElement.PE_IndicatorCheckBox, QStyle.PrimitiveElement.PE_IndicatorItemViewItemCheck,
+              QStyle.PrimitiveElement.PE_IndicatorRadioButton)
+
+    def __init__(self) -> None:
+        super().__init__(QStyleFactory.create("Fusion"))
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: N802 (Qt override)
+        super().drawPrimitive(element, option, painter, widget)
+        if element in self.FRAMED:
+            painter.save()
+            painter.setRenderHint(painter.RenderHint.Antialiasing)
+            painter.setPen(QPen(QColor(current_theme().muted), 1))
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            box = option.rect.adjusted(1, 1, -1, -1)
+            if element is QStyle.PrimitiveElement.PE_IndicatorRadioButton:
+                painter.drawEllipse(box)
+            else:
+                painter.drawRoundedRect(box, 2, 2)
+            painter.restore()
+
+
 def apply_theme(app: QApplication, name: str) -> Theme:
     """Switch the whole application to the named theme (unknown names fall back to dark)."""
     theme = THEMES.get(name, DARK)
-    app.setStyle("Fusion")
+    if not isinstance(app.style(), ThemedStyle):
+        app.setStyle(ThemedStyle())
     app.setPalette(_palette(theme))
     app.setStyleSheet(_style_sheet(theme))
     app.setProperty("labbench_theme", theme.name)

@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 from labbench.engine import Control, Event, FinishedEvent, LogEvent, Trainer
 from labbench.run_config import RunConfig
 from labbench.runs import create_run_dir, load_run_config
+from ui.state import SessionState
 
 
 class TrainingWorker(QObject):
@@ -54,9 +55,10 @@ class TrainingSession(QObject):
     epoch = Signal(object)          # EpochEvent
     log = Signal(object)            # LogEvent
     checkpoint = Signal(object)     # CheckpointEvent
+    reference = Signal(object)      # ReferenceEvent: the k-NN of raw pixels and of the untrained encoder
     probe = Signal(object)          # ProbeEvent: arrays for the Inspect views, written each epoch
     finished = Signal(object)       # FinishedEvent
-    state_changed = Signal(str)     # "idle" | "running" | "paused" | "stopping"
+    state_changed = Signal(object)  # SessionState
 
     def __init__(self, runs_root: str | Path | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -66,14 +68,14 @@ class TrainingSession(QObject):
         self._thread: QThread | None = None
         self._worker: TrainingWorker | None = None
         self._control: Control | None = None
-        self._state = "idle"
+        self._state = SessionState.IDLE
 
     @property
-    def state(self) -> str:
+    def state(self) -> SessionState:
         return self._state
 
     def is_active(self) -> bool:
-        return self._state != "idle"
+        return self._state.active
 
     def start(self, config: RunConfig) -> Path:
         """Train ``config`` in a fresh run folder under ``runs_root`` (returned at once)."""
@@ -103,25 +105,25 @@ class TrainingSession(QObject):
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.event.connect(self._on_event)  # queued: the session lives in the GUI thread
-        self._set_state("running")
+        self._set_state(SessionState.RUNNING)
         self.started.emit(config, self.run_dir)
         self._thread.start()
 
     def pause(self) -> None:
-        if self._state == "running" and self._control is not None:
+        if self._state is SessionState.RUNNING and self._control is not None:
             self._control.pause()
-            self._set_state("paused")
+            self._set_state(SessionState.PAUSED)
 
     def resume_training(self) -> None:
-        if self._state == "paused" and self._control is not None:
+        if self._state is SessionState.PAUSED and self._control is not None:
             self._control.resume()
-            self._set_state("running")
+            self._set_state(SessionState.RUNNING)
 
     def stop(self) -> None:
         """Ask the run to stop at the next step boundary; ``finished`` follows once it has saved."""
-        if self._state in ("running", "paused") and self._control is not None:
+        if self._state in (SessionState.RUNNING, SessionState.PAUSED) and self._control is not None:
             self._control.stop()
-            self._set_state("stopping")
+            self._set_state(SessionState.STOPPING)
 
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
         """Stop, let the trainer save, and join the thread (window closing). True when it ended."""
@@ -135,7 +137,7 @@ class TrainingSession(QObject):
             self._cleanup()
         return ended
 
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: SessionState) -> None:
         if state != self._state:
             self._state = state
             self.state_changed.emit(state)
@@ -148,11 +150,11 @@ class TrainingSession(QObject):
                 self._thread.quit()
                 self._thread.wait()
             self._cleanup()
-            self._set_state("idle")
+            self._set_state(SessionState.IDLE)
             self.finished.emit(event)
             return
         signal = {"step": self.step, "epoch": self.epoch, "log": self.log, "checkpoint": self.checkpoint,
-                  "probe": self.probe}.get(event.kind)
+                  "reference": self.reference, "probe": self.probe}.get(event.kind)
         if signal is not None:  # an event kind newer than this window is ignored, not an error
             signal.emit(event)
 

@@ -1,12 +1,13 @@
-"""Regenerate the Inspect screenshots (``inspect-*.png``) from real runs of the presets.
+"""Regenerate the Inspect screenshots (``inspect-*.png``): the Inspect window on each view, from real runs.
 
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py --inspect \
+    xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python docs/screenshots/make_screenshots.py --inspect \
         [--runs DIR] [--minutes 12]
 
 Runs of DINO, MAE and SimCLR on the built-in shapes are taken from ``--runs`` (the newest completed
 one of each method) or trained there first, each for at most ``--minutes`` on this machine's CPU or
-GPU; DINO's attention needs the most. Every inspector is shot on its own in the dark theme; settings
-go to a temporary folder.
+GPU; DINO's attention needs the most. The lab bench window opens on that runs folder, and its
+Inspect window is shot on every view, following the run each view is about, in the dark theme, at
+the size it takes on this screen. Settings go to a temporary folder.
 """
 
 from __future__ import annotations
@@ -19,14 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QWidget
 
 from labbench.engine import Trainer
 from labbench.evaluate.attention import attention_jaccard
 from labbench.run_config import apply_overrides, load_preset
 from labbench.runs import list_runs
-from qt_wait import settle, wait_until
-from ui.app import create_application
+from ui.app import create_application, settle, wait_until
 from ui.theme import apply_theme
 
 HERE = Path(__file__).resolve().parent
@@ -36,6 +36,13 @@ RUNS = {
     "mae": ["data.num_images=2400", "train.batch_size=64", "train.epochs=6"],
     "simclr": ["data.num_images=3000", "train.epochs=6"],
 }
+#: view -> the run it is shown on
+VIEW_RUNS = {"Attention maps": "dino", "MAE reconstructions": "mae", "Embeddings": "simclr", "Collapse": "dino",
+             "Affinity matrix": "simclr", "Evaluation": "simclr"}
+FILE_NAMES = {"Attention maps": "attention", "MAE reconstructions": "reconstruction", "Embeddings": "embeddings",
+              "Collapse": "collapse", "Affinity matrix": "affinity", "Evaluation": "evaluation",
+              "Pretext-task gallery": "pretext-gallery", "InfoNCE explorer": "infonce-explorer",
+              "Contrastive simulator": "contrastive-simulator"}
 
 
 def run_of(root: Path, method: str, minutes: float) -> Path:
@@ -48,8 +55,8 @@ def run_of(root: Path, method: str, minutes: float) -> Path:
     return Path(Trainer(config, runs_root=root).fit().run_dir)
 
 
-def shoot(app: QApplication, widget: QWidget, name: str, out: Path) -> None:
-    settle(app, 0.4)
+def shoot(widget: QWidget, name: str, out: Path) -> None:
+    settle(0.6)
     path = out / f"inspect-{name}.png"
     widget.grab().save(str(path))
     print("wrote", path, flush=True)
@@ -69,94 +76,81 @@ def main(argv: list[str] | None = None) -> None:
     root = args.runs or scratch / "runs"
     runs = {method: run_of(root, method, args.minutes) for method in RUNS}
 
-    from ui.inspect.affinity import AffinityViewer
-    from ui.inspect.attention import AttentionViewer
-    from ui.inspect.collapse import CollapseDashboard
-    from ui.inspect.contrastive_sim import ContrastiveSimulator
-    from ui.inspect.embeddings import EmbeddingViewer
-    from ui.inspect.evaluation import EvaluationView
     from ui.inspect.export_dialog import ExportDialog
-    from ui.inspect.infonce_explorer import InfoNCEExplorer
-    from ui.inspect.pretext_gallery import PretextGallery
-    from ui.inspect.reconstruction import ReconstructionViewer
+    from ui.main_window import MainWindow, default_config
 
-    def viewer(cls, method: str, ready, size=(1100, 760)):
-        widget = cls(root)
-        widget.resize(*size)
-        widget.show()
-        widget.picker.select(runs[method])
-        wait_until(app, lambda: ready(widget) and not widget.tasks.is_busy(), 900)
+    window = MainWindow(config=default_config(), runs_root=root)
+    window.show()
+    wait_until(lambda: window.browser.model.rowCount() > 0, 120)
+    inspect = window.inspect
+
+    def view(title: str, ready, timeout: float = 900):
+        widget = inspect.show_view(title)
+        if title in VIEW_RUNS:
+            inspect.follow(runs[VIEW_RUNS[title]])
+        wait_until(lambda: ready(widget) and not widget.tasks.is_busy(), timeout)
         return widget
 
-    attention = viewer(AttentionViewer, "dino", lambda w: w.arrays is not None)
+    attention = view("Attention maps", lambda w: w.arrays is not None)
     masks = attention.arrays.get("masks")
     if masks is not None:  # show the probe image whose mean map finds its object best
         scores = attention_jaccard(attention.maps(), torch.from_numpy(masks)).mean_map
         attention.images.setCurrentRow(int(scores.argmax()))
-    shoot(app, attention, "attention", args.out)
+    shoot(inspect, FILE_NAMES["Attention maps"], args.out)
 
-    reconstruction = viewer(ReconstructionViewer, "mae", lambda w: w.pictures is not None)
-    shoot(app, reconstruction, "reconstruction", args.out)
+    view("MAE reconstructions", lambda w: w.pictures is not None)
+    shoot(inspect, FILE_NAMES["MAE reconstructions"], args.out)
 
-    embeddings = viewer(EmbeddingViewer, "simclr", lambda w: w.projection is not None, (1100, 860))
+    embeddings = view("Embeddings", lambda w: w.projection is not None)
     embeddings.method_combo.setCurrentIndex(embeddings.method_combo.findData("tsne"))
-    wait_until(app, lambda: embeddings.projection.method == "tsne" and not embeddings.tasks.is_busy(), 900)
+    wait_until(lambda: embeddings.projection.method == "tsne" and not embeddings.tasks.is_busy(), 900)
     embeddings.retrieve(0)
     points = embeddings.projection.points
     x0, y0 = np.percentile(points, 40, axis=0)
     x1, y1 = np.percentile(points, 60, axis=0)
     embeddings.select_rect(x0, y0, x1 - x0, y1 - y0)
-    shoot(app, embeddings, "embeddings", args.out)
+    shoot(inspect, FILE_NAMES["Embeddings"], args.out)
 
-    collapse = viewer(CollapseDashboard, "dino", lambda w: w.probe is not None)
-    shoot(app, collapse, "collapse", args.out)
+    view("Collapse", lambda w: w.probe is not None)
+    shoot(inspect, FILE_NAMES["Collapse"], args.out)
 
-    affinity = viewer(AffinityViewer, "simclr", lambda w: w.matrix is not None)
-    shoot(app, affinity, "affinity", args.out)
+    view("Affinity matrix", lambda w: w.matrix is not None)
+    shoot(inspect, FILE_NAMES["Affinity matrix"], args.out)
 
-    evaluation = EvaluationView(root)
-    evaluation.resize(1200, 560)
-    evaluation.show()
+    evaluation = view("Evaluation", lambda w: True)
     evaluation.max_train.setValue(1000)
-    for method in ("simclr", "mae"):
-        evaluation.select_run(runs[method])
+    for method in ("mae", "simclr"):
+        inspect.follow(runs[method])
         evaluation.evaluate(["knn", "linear"])
-        wait_until(app, lambda: not evaluation.tasks.is_busy(), 1800)
-    evaluation.select_run(runs["simclr"])
-    shoot(app, evaluation, "evaluation", args.out)
+        wait_until(lambda: not evaluation.tasks.is_busy(), 1800)
+    shoot(inspect, FILE_NAMES["Evaluation"], args.out)
 
-    gallery = PretextGallery()
-    gallery.resize(1000, 780)
-    gallery.show()
+    gallery = inspect.show_view("Pretext-task gallery")
     image = attention.arrays["images"][0]
     gallery.set_image(torch.from_numpy(image).permute(2, 0, 1).contiguous(), "probe image 1 of the DINO run")
-    wait_until(app, lambda: bool(gallery.previews) and not gallery.tasks.is_busy(), 300)
-    shoot(app, gallery, "pretext-gallery", args.out)
+    wait_until(lambda: bool(gallery.previews) and not gallery.tasks.is_busy(), 300)
+    shoot(inspect, FILE_NAMES["Pretext-task gallery"], args.out)
 
-    explorer = InfoNCEExplorer()
-    explorer.resize(1000, 560)
-    explorer.show()
-    shoot(app, explorer, "infonce-explorer", args.out)
+    inspect.show_view("InfoNCE explorer")
+    shoot(inspect, FILE_NAMES["InfoNCE explorer"], args.out)
 
-    simulator = ContrastiveSimulator()
-    simulator.resize(1000, 560)
-    simulator.show()
+    simulator = inspect.show_view("Contrastive simulator")
     for _ in range(75):
         simulator.tick()
-    shoot(app, simulator, "contrastive-simulator", args.out)
+    shoot(inspect, FILE_NAMES["Contrastive simulator"], args.out)
 
-    dialog = ExportDialog(runs["simclr"])
+    dialog = ExportDialog(runs["simclr"], window)
     dialog.folder.setText(str(scratch / "export"))
     dialog.show()
     dialog.embeddings_box.setChecked(True)
     dialog.start_export()
-    wait_until(app, lambda: dialog.export_result is not None or not dialog.tasks.is_busy(), 600)
-    shoot(app, dialog, "export", args.out)
+    wait_until(lambda: dialog.export_result is not None or not dialog.tasks.is_busy(), 600)
+    shoot(dialog, "export", args.out)
 
-    for widget in QApplication.topLevelWidgets():  # closed and deleted while the application still exists
-        widget.close()
-        widget.deleteLater()
-    settle(app, 1.0)
+    dialog.close()
+    window.close()
+    window.deleteLater()
+    settle(1.0)
     if args.runs is None:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import TextIO
 
 
@@ -34,8 +35,11 @@ class ProgressPrinter:
 
     def __init__(self, stream: TextIO | None = None, every_s: float = 30.0,
                  clock: Callable[[], float] = time.perf_counter) -> None:
+        from labbench.evaluate.collapse import EpochVerdicts  # the one collapse verdict, as the window shows it
+
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
+        self.verdicts = EpochVerdicts()
         self.every_s = every_s
         self.clock = clock
         self.first: tuple[float, int] | None = None  # (time, step) of the first step report: the rate's origin
@@ -63,6 +67,10 @@ class ProgressPrinter:
                 f"epoch {event.epoch:>3}  step {event.step:>6}  k-NN {knn}  feature std {event.feature_std:.4f}  "
                 f"effective rank {event.effective_rank:.1f}  {event.images_per_sec:,.0f} img/s"
             )
+        if kind in ("epoch", "probe"):
+            found = self.verdicts.add(asdict(event))
+            if found is not None and found.collapsed:
+                self._line(f"warning: epoch {self.verdicts.epoch}: {found.words}; {found.advice}")
         elif kind == "log":
             self._line(("" if event.level == "info" else f"{event.level}: ") + event.message)
         elif kind == "finished":

@@ -197,7 +197,11 @@ def load_folder(cfg: DataConfig) -> Split:
         chosen = torch.cat([train_idx, eval_idx]).sort().values
         readable = _decode_side(train, chosen, train_labels, class_names, base, cfg)
         _need_readable(readable, len(chosen), root)
-        split = holdout_split(readable, cfg.eval_fraction, cfg.seed)
+        try:
+            split = holdout_split(readable, cfg.eval_fraction, cfg.seed)
+        except DataError as err:  # too few readable images: say which files were not
+            skipped = "; ".join(f"{path}: {reason}" for path, reason in problems + readable.skipped)
+            raise DataError(f"{root}: {err}; skipped {skipped}") from None
         train_set, eval_set = split.train, split.eval
         eval_set.skipped = []
     _need_readable(train_set, len(train_idx), root)

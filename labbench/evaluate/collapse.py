@@ -5,14 +5,18 @@ std of L2-normalised embeddings against 1/√d (SimSiam, Chen & He 2021, §4.1),
 (RankMe, Garrido et al. 2023), alignment and uniformity (Wang & Isola 2020), the similarities of
 positive pairs (two views of an image) and negative pairs (views of different images), and for
 DINO the teacher's entropy and centre norm (Caron et al. 2021, §3.1 and Fig. 7).
+
+:func:`verdict` is the one judge of collapse: the live training plots, the command line and the
+dashboard all call it, on one value per epoch and signal (:func:`epoch_metrics`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -30,6 +34,9 @@ COLLAPSED_STD_SHARE = 0.1
 LINE_RANK = 1.5
 #: at most this many negative-pair similarities are kept for the histogram
 MAX_NEGATIVES = 20000
+#: the epoch monitors' signals; per-step method metrics (DINO's teacher) are averaged per epoch
+_EPOCH_KEYS = ("feature_std", "effective_rank", "knn_accuracy")
+_STEP_KEYS = ("teacher_entropy", "center_norm")
 
 
 @dataclass
@@ -70,45 +77,127 @@ class CollapseReport:
         return out
 
 
-@dataclass
-class _TeacherSignals:
+@dataclass(frozen=True)
+class TeacherSignals:
+    """DINO's teacher on a batch: mean entropy of its output, log K, the centre's norm, and the share of
+    images whose output peaks at the most popular prototype."""
+
     entropy: float
     max_entropy: float
     center_norm: float
     top_share: float
 
 
-def verdict(std: float, dim: int, rank: float, teacher: _TeacherSignals | None = None) -> tuple[bool, str]:
-    """(collapsed, the verdict in plain words) from the collapse signals."""
+@dataclass(frozen=True)
+class Verdict:
+    """Whether the embeddings look collapsed, in words (``"collapsed…: why"`` or ``"healthy: why"``),
+    and what to try when they are. The one verdict the live plots, the CLI and the dashboard show."""
+
+    collapsed: bool
+    words: str
+    advice: str = ""
+
+    @property
+    def headline(self) -> str:
+        return self.words.partition(": ")[0]
+
+    @property
+    def detail(self) -> str:
+        return self.words.partition(": ")[2]
+
+
+#: what to try, per way of collapsing
+_POINT_ADVICE = "try a lower learning rate, a larger temperature or stronger augmentation"
+_TEACHER_ADVICE = "balance DINO's sharpening (teacher temperature) against its centring (centre momentum)"
+
+
+def verdict(std: float, dim: int, rank: float, teacher: TeacherSignals | None = None) -> Verdict:
+    """The verdict on the collapse signals: std of L2-normalised embeddings, their dimension, effective
+    rank and (DINO) the teacher's output."""
     ref = 1.0 / math.sqrt(dim)
     if std < COLLAPSED_STD_SHARE * ref:
-        return True, f"collapsed: all embeddings are nearly identical (std {std:.3f} ≪ 1/√d = {ref:.3f})"
+        return Verdict(True, f"collapsed: all embeddings are nearly identical (std {std:.3f} ≪ 1/√d = {ref:.3f})",
+                       _POINT_ADVICE)
     if dim > 1 and rank < LINE_RANK:
-        return True, (f"collapsed to a line: the embeddings use about {rank:.1f} of {dim} dimensions "
-                      f"(effective rank {rank:.2f})")
+        return Verdict(True, f"collapsed to a line: the embeddings use about {rank:.1f} of {dim} dimensions "
+                             f"(effective rank {rank:.2f})", _POINT_ADVICE)
     if teacher is not None:
         if teacher.entropy > 0.98 * teacher.max_entropy:
-            return True, (f"collapsed (uniform): the teacher's output is nearly uniform over its prototypes "
-                          f"(entropy {teacher.entropy:.2f} of at most log K = {teacher.max_entropy:.2f}) — "
-                          "sharpening is too weak for the centring")
+            return Verdict(True, f"collapsed (uniform): the teacher's output is nearly uniform over its prototypes "
+                                 f"(entropy {teacher.entropy:.2f} of at most log K = {teacher.max_entropy:.2f}) — "
+                                 "sharpening is too weak for the centring", _TEACHER_ADVICE)
         if teacher.top_share > 0.9:
-            return True, (f"collapsed (one prototype): {teacher.top_share:.0%} of the images put the teacher's "
-                          "peak on the same prototype — centring is too weak for the sharpening")
-    return False, f"healthy: embeddings are spread (std {std:.3f} vs 1/√d = {ref:.3f}, effective rank {rank:.1f} of {dim})"
+            return Verdict(True, f"collapsed (one prototype): {teacher.top_share:.0%} of the images put the teacher's "
+                                 "peak on the same prototype — centring is too weak for the sharpening", _TEACHER_ADVICE)
+    return Verdict(False, f"healthy: embeddings are spread (std {std:.3f} vs 1/√d = {ref:.3f}, "
+                          f"effective rank {rank:.1f} of {dim})")
 
 
-def verdict_from_metrics(metrics: dict[str, float]) -> tuple[bool, str]:
-    """:func:`verdict` from the numbers of :meth:`CollapseReport.as_metrics` (e.g. an epoch's probe file)."""
+def verdict_from_metrics(metrics: Mapping[str, float]) -> Verdict | None:
+    """:func:`verdict` from named numbers — an epoch's (see :func:`epoch_metrics`) or a probe file's
+    (:meth:`CollapseReport.as_metrics`); None when they hold no std, rank and dimension."""
+    if "feature_dim" in metrics:
+        dim = round(metrics["feature_dim"])
+    elif "reference_std" in metrics:
+        dim = round(metrics["reference_std"] ** -2)
+    else:
+        return None
+    if "feature_std" not in metrics or "effective_rank" not in metrics:
+        return None
     teacher = None
-    if "teacher_entropy" in metrics:
-        teacher = _TeacherSignals(metrics["teacher_entropy"], metrics["max_entropy"], metrics["center_norm"],
-                                  metrics["top_prototype_share"])
-    dim = round(metrics["reference_std"] ** -2)
+    if all(k in metrics for k in ("teacher_entropy", "max_entropy", "top_prototype_share")):
+        teacher = TeacherSignals(metrics["teacher_entropy"], metrics["max_entropy"],
+                                 metrics.get("center_norm", math.nan), metrics["top_prototype_share"])
     return verdict(metrics["feature_std"], dim, metrics["effective_rank"], teacher)
 
 
+def epoch_metrics(epoch_record: Mapping[str, Any] | None = None, probe_metrics: Mapping[str, float] | None = None,
+                  step_means: Mapping[str, float] | None = None) -> dict[str, float]:
+    """One value per signal for an epoch, from the records that measure it.
+
+    Where two records measure the same signal, the epoch monitors win (std and effective rank of the
+    eval split's features — the numbers the training plots and the log show), then the probe file's
+    batch (alignment, uniformity, pair similarities, DINO's teacher), then the epoch's mean step metric.
+    """
+    out: dict[str, float] = {}
+    epoch_values: dict[str, Any] = {}
+    if epoch_record is not None:
+        epoch_values = {k: epoch_record.get(k) for k in _EPOCH_KEYS}
+        dim = (epoch_record.get("metrics") or {}).get("feature_dim")
+        if isinstance(dim, (int, float)) and dim > 0:
+            epoch_values.update(feature_dim=dim, reference_std=1.0 / math.sqrt(dim))
+    for source in (step_means or {}, probe_metrics or {}, epoch_values):
+        out.update({k: float(v) for k, v in source.items() if isinstance(v, (int, float)) and math.isfinite(v)})
+    return out
+
+
+class EpochVerdicts:
+    """The verdict of the latest epoch as its records arrive: the epoch monitors first, then the
+    probe file's numbers (DINO's teacher). Feed it events or their ``metrics.jsonl`` records."""
+
+    def __init__(self) -> None:
+        self.epoch: int | None = None
+        self.current: Verdict | None = None
+        self._record: Mapping[str, Any] | None = None
+        self._probe: Mapping[str, float] | None = None
+
+    def add(self, record: Mapping[str, Any]) -> Verdict | None:
+        """Take one record; the epoch's verdict when this record changed it, else None."""
+        kind, epoch = record.get("kind"), record.get("epoch")
+        if kind == "epoch":
+            self.epoch, self._record, self._probe = epoch, record, None
+        elif kind == "probe" and epoch == self.epoch:
+            self._probe = record.get("metrics") or {}
+        else:
+            return None
+        found = verdict_from_metrics(epoch_metrics(self._record, self._probe))
+        changed = found != self.current
+        self.current = found
+        return found if changed else None
+
+
 @torch.no_grad()
-def _teacher_signals(method: nn.Module, x: Tensor, epoch: float | None) -> _TeacherSignals | None:
+def _teacher_signals(method: nn.Module, x: Tensor, epoch: float | None) -> TeacherSignals | None:
     """DINO's teacher: mean entropy of its centred, sharpened output, the centre's norm, and how many
     images share the most popular prototype. None for methods without a centred teacher."""
     teacher, center = getattr(method, "teacher", None), getattr(method, "center", None)
@@ -119,7 +208,7 @@ def _teacher_signals(method: nn.Module, x: Tensor, epoch: float | None) -> _Teac
     probs = losses.teacher_distribution(teacher.head(teacher.backbone(x)).float(), center, temp)
     entropy = -(probs * probs.clamp_min(1e-12).log()).sum(dim=-1).mean()
     top = probs.argmax(dim=1).bincount(minlength=probs.shape[1]).max() / probs.shape[0]
-    return _TeacherSignals(float(entropy), math.log(probs.shape[1]), float(center.norm()), float(top))
+    return TeacherSignals(float(entropy), math.log(probs.shape[1]), float(center.norm()), float(top))
 
 
 def collapse_report(
@@ -156,12 +245,12 @@ def collapse_report(
         neg = neg[torch.randperm(len(neg), generator=torch.Generator().manual_seed(seed))[:MAX_NEGATIVES].to(neg.device)]
     std = float(losses.embedding_std(z1))
     rank = float(losses.effective_rank(z1))
-    collapsed, words = verdict(std, z.shape[1], rank, teacher)
+    found = verdict(std, z.shape[1], rank, teacher)
     return CollapseReport(
         n=len(z1), dim=z.shape[1], feature_std=std, reference_std=1.0 / math.sqrt(z.shape[1]),
         effective_rank=rank, alignment=float(losses.alignment(z1, z2)), uniformity=float(losses.uniformity(z1)),
         positive_similarities=pos.cpu().numpy(), negative_similarities=neg.cpu().numpy(), space=used,
-        collapsed=collapsed, verdict=words,
+        collapsed=found.collapsed, verdict=found.words,
         **({} if teacher is None else {
             "teacher_entropy": teacher.entropy, "max_entropy": teacher.max_entropy,
             "center_norm": teacher.center_norm, "top_prototype_share": teacher.top_share,
@@ -172,42 +261,49 @@ def collapse_report(
 @dataclass
 class CollapseHistory:
     """Per-epoch curves of a run, from ``metrics.jsonl``: ``epochs`` and one array per signal
-    (NaN where an epoch lacks it)."""
+    (NaN where an epoch lacks it), one value per epoch and signal (see :func:`epoch_metrics`)."""
 
     epochs: np.ndarray
     series: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def at(self, epoch: int) -> dict[str, float]:
+        """The signals of ``epoch`` (those it has)."""
+        where = np.flatnonzero(self.epochs == epoch)
+        if not len(where):
+            return {}
+        return {k: float(v[where[0]]) for k, v in self.series.items() if np.isfinite(v[where[0]])}
 
-#: what the dashboard plots: epoch monitors, probe records, and per-step method metrics (averaged per epoch)
-_EPOCH_KEYS = ("feature_std", "effective_rank", "knn_accuracy")
-_STEP_KEYS = ("teacher_entropy", "center_norm")
+    def verdict(self, epoch: int) -> Verdict | None:
+        """The collapse verdict on ``epoch``'s numbers (None when it has none)."""
+        return verdict_from_metrics(self.at(epoch))
 
 
 def collapse_history(run_dir: str | Path) -> CollapseHistory:
     """The run's collapse signals per epoch: the trainer's monitors (std, effective rank, k-NN), the
-    probes' alignment/uniformity/pair similarities, and step metrics (e.g. DINO's teacher entropy)
-    averaged over each epoch."""
-    rows: dict[int, dict[str, list[float]]] = {}
-
-    def add(epoch: int, key: str, value) -> None:
-        if isinstance(value, (int, float)):
-            rows.setdefault(epoch, {}).setdefault(key, []).append(float(value))
-
+    probes' alignment/uniformity/pair similarities/teacher, and step metrics (e.g. DINO's teacher entropy)
+    averaged over each epoch — one value per epoch and signal, chosen by :func:`epoch_metrics`."""
+    epochs: dict[int, dict[str, Any]] = {}
+    probes: dict[int, dict[str, float]] = {}
+    steps: dict[int, dict[str, list[float]]] = {}
     for record in read_metrics(run_dir):
         kind, epoch = record.get("kind"), record.get("epoch")
         if not isinstance(epoch, int):
             continue
         if kind == "epoch":
-            for key in _EPOCH_KEYS:
-                add(epoch, key, record.get(key))
+            epochs[epoch] = record
         elif kind == "probe":
-            for key, value in (record.get("metrics") or {}).items():
-                add(epoch, key, value)
+            probes[epoch] = record.get("metrics") or {}
         elif kind == "step":
-            # a step record's epoch counts from 0, an epoch record's from 1 (epochs finished)
             for key in _STEP_KEYS:
-                add(epoch + 1, key, (record.get("metrics") or {}).get(key))
-    epochs = np.array(sorted(rows), dtype=np.int64)
+                value = (record.get("metrics") or {}).get(key)
+                if isinstance(value, (int, float)):
+                    steps.setdefault(epoch, {}).setdefault(key, []).append(float(value))
+    # A step record's epoch counts from 0, an epoch record's the epochs finished: the steps of epoch e
+    # belong to record e + 1 — or to record e when the run ended part-way through that epoch.
+    steps = {(e + 1 if e + 1 in epochs or e not in epochs else e): values for e, values in steps.items()}
+    rows = {e: epoch_metrics(epochs.get(e), probes.get(e), {k: float(np.mean(v)) for k, v in steps.get(e, {}).items()})
+            for e in sorted(set(epochs) | set(probes) | set(steps))}
+    rows = {e: row for e, row in rows.items() if row}
     keys: Iterable[str] = sorted({k for row in rows.values() for k in row})
-    series = {k: np.array([np.mean(rows[e][k]) if k in rows[e] else np.nan for e in epochs]) for k in keys}
-    return CollapseHistory(epochs, series)
+    series = {k: np.array([row.get(k, np.nan) for row in rows.values()]) for k in keys}
+    return CollapseHistory(np.array(list(rows), dtype=np.int64), series)

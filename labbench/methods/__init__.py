@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from labbench.config import AugmentConfig, BackboneConfig, DataConfig, MethodConfig
+from labbench.config import AugmentConfig, BackboneConfig, DataConfig, FieldProblems, MethodConfig
 from labbench.methods.barlow_twins import BarlowTwins
 from labbench.methods.base import Method, PreviewPanel
 from labbench.methods.byol import BYOL
@@ -55,18 +55,18 @@ DEFAULT_METHOD = "simclr"
 def method_config(table: Any) -> MethodConfig:
     """A run's ``method`` table (a dict or a Config) as the Config of the method its ``name`` selects.
 
-    Raises ValueError for an unknown name, and the Config's ValidationError for bad fields (inside
-    ``RunConfig`` that error keeps its place: ``method.<field>``).
+    Raises FieldProblems (a ValueError) for an unknown name, and the Config's ValidationError for bad
+    fields (inside ``RunConfig`` both keep their place: ``method.name``, ``method.<field>``).
     """
     if isinstance(table, MethodConfig):
         if type(table) is not MethodConfig:
             return table
         table = table.model_dump()
     if not isinstance(table, dict):
-        raise ValueError("method: expected a table with at least a 'name'")
+        raise FieldProblems(("", "expected a table with at least a 'name'"))
     name = table.get("name", DEFAULT_METHOD)
     if not isinstance(name, str) or name not in METHODS:
-        raise ValueError(f"method.name: unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}")
+        raise FieldProblems(("name", f"unknown method {name!r}; choose one of {', '.join(sorted(METHODS))}"))
     return METHODS[name].Config.model_validate({**table, "name": name})
 
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from labbench import losses
 from labbench.augment import ViewPipeline, color_jitter, denormalize, grayscale, normalize
 from labbench.augment.patches import grid_geometry, patch_grid
-from labbench.config import MethodConfig
+from labbench.config import FieldProblems, MethodConfig
 from labbench.errors import ConfigError
 from labbench.methods.base import Method, PreviewPanel, to_panel_image
 from labbench.models import build_backbone
@@ -57,7 +57,7 @@ class CPCConfig(MethodConfig):
     @model_validator(mode="after")
     def _horizon_fits(self) -> CPCConfig:
         if self.horizon >= self.grid_size:
-            raise ValueError(f"horizon: must be below grid_size {self.grid_size} (got {self.horizon})")
+            raise FieldProblems(("horizon", f"must be below grid_size {self.grid_size} (got {self.horizon})"))
         return self
 
 

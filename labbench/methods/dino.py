@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from labbench import distributed, losses
 from labbench.augment import ViewPipeline, denormalize
 from labbench.augment.patches import grey_out, patch_mask_pixels, random_patch_mask
-from labbench.config import MethodConfig
+from labbench.config import FieldProblems, MethodConfig
 from labbench.errors import ConfigError
 from labbench.methods.base import PreviewPanel, to_panel_image, to_picture
 from labbench.methods.momentum import MomentumMethod, frozen_copy
@@ -82,7 +82,7 @@ class DINOConfig(MethodConfig):
         for name in ("global_crops_scale", "local_crops_scale", "ibot_mask_ratio"):
             lo, hi = getattr(self, name)
             if not 0 <= lo <= hi <= 1 or hi == 0:
-                raise ValueError(f"{name}: needs 0 <= low <= high <= 1 (got {lo}, {hi})")
+                raise FieldProblems((name, f"needs 0 <= low <= high <= 1 (got {lo}, {hi})"))
         return self
 
 

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from labbench import losses
 from labbench.augment import ViewPipeline, denormalize
 from labbench.augment.patches import grey_out, patch_mask_pixels, random_patch_mask, visible_count, visible_indices
-from labbench.config import MethodConfig
+from labbench.config import FieldProblems, MethodConfig
 from labbench.errors import ConfigError
 from labbench.methods.base import Method, PreviewPanel, to_picture
 from labbench.models import build_backbone, patchify, unpatchify
@@ -42,12 +42,12 @@ class MAEConfig(MethodConfig):
     @model_validator(mode="after")
     def _consistent(self) -> MAEConfig:
         if self.decoder_width % self.decoder_heads:
-            raise ValueError(f"decoder_heads: must divide decoder_width {self.decoder_width} (got {self.decoder_heads})")
+            raise FieldProblems(("decoder_heads", f"must divide decoder_width {self.decoder_width} (got {self.decoder_heads})"))
         if self.decoder_width % 4:
-            raise ValueError(f"decoder_width: must be a multiple of 4 for 2-D sin-cos positions (got {self.decoder_width})")
+            raise FieldProblems(("decoder_width", f"must be a multiple of 4 for 2-D sin-cos positions (got {self.decoder_width})"))
         lo, hi = self.crop_scale
         if not 0 < lo <= hi <= 1:
-            raise ValueError(f"crop_scale: needs 0 < low <= high <= 1 (got {lo}, {hi})")
+            raise FieldProblems(("crop_scale", f"needs 0 < low <= high <= 1 (got {lo}, {hi})"))
         return self
 
 

@@ -300,7 +300,7 @@ def study_from_dict(data: dict[str, Any], source: str) -> Study:
     try:
         return Study.model_validate(data)
     except ValidationError as err:
-        raise ConfigError("\n".join(f"{source}: {line}" for line in format_validation_error(err).splitlines())) from None
+        raise ConfigError("\n".join(f"{source}: {line}" for line in str(format_validation_error(err)).splitlines())) from None
 
 
 def read_study(path: str | Path) -> Study:

@@ -177,3 +177,10 @@ def test_large_sets_are_cached_in_the_user_cache_folder_never_in_the_data_folder
     decode._decode_once.cache_clear()
     again = load_split(_cfg(data))
     assert len(again.train) + len(again.eval) == 4
+
+
+def test_too_few_readable_images_lists_the_skipped_ones_not_counting_them(tmp_path, write_image):
+    write_image(tmp_path / "a.png")
+    (tmp_path / "photo.jpg").write_text("a text file with an image's name")
+    with pytest.raises(DataError, match=r"need at least 2 images.*\(found 1\); skipped .*photo\.jpg: not an image"):
+        load_split(DataConfig(source="folder", root=str(tmp_path)))

@@ -46,3 +46,18 @@ def make_window(qtbot, tmp_path, tiny_config):
         return window
 
     return make
+
+
+@pytest.fixture
+def training_window(make_window, qtbot, tiny_config):
+    """``start(steps)``: a window that trains a long tiny run, once ``steps`` step events have arrived;
+    the window, and the list of step numbers it keeps receiving."""
+    def start(steps: int = 1):
+        window = make_window(apply_overrides(tiny_config, ["train.epochs=500"]))  # long enough to act mid-run
+        seen: list[int] = []
+        window.session.step.connect(lambda event: seen.append(event.step))
+        window.start_training()
+        qtbot.waitUntil(lambda: len(seen) >= steps, timeout=60000)
+        return window, seen
+
+    return start

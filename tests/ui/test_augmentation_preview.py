@@ -62,9 +62,17 @@ def test_sliders_edit_the_shared_augment_config(preview, qtbot):
     assert preview.sliders[("flip_p", None)].value() == 0.25
 
 
+def test_the_crop_scale_slider_stops_short_of_a_crop_of_zero_area(preview):
+    low = preview.sliders[("crop_scale", 0)]
+    low.slider.setValue(0)
+    assert low.value() == 0.01
+    assert preview.state.config.augment.crop_scale[0] == 0.01 and preview.error.isHidden()
+
+
 def test_an_invalid_slider_setting_says_why_and_keeps_the_config(preview):
+    preview.sliders[("crop_scale", 1)].slider.setValue(50)
     before = preview.state.config.augment.crop_scale
-    preview.sliders[("crop_scale", 0)].slider.setValue(0)  # a crop of zero area
+    preview.sliders[("crop_scale", 0)].slider.setValue(90)  # the low end above the high end
     assert not preview.error.isHidden()
     assert "crop_scale" in preview.error.text()
     assert preview.state.config.augment.crop_scale == before

@@ -80,6 +80,20 @@ def test_a_bad_folder_is_reported_by_file_and_the_previous_set_stays(browser, qt
     assert browser.source_combo.currentData() == "shapes"
 
 
+def test_a_set_cut_to_num_images_says_so_and_how_to_use_all(browser, qtbot, tmp_path):
+    from PIL import Image
+
+    for i in range(12):
+        Image.new("RGB", (10, 10), (20 * i, 80, 160)).save(tmp_path / f"{i}.png")
+    browser.state.update("data", {"num_images": 6})
+    with qtbot.waitSignal(browser.dataset_loaded, timeout=60000):
+        browser.load_source("folder", str(tmp_path))
+    assert "capped at data.num_images = 6" in browser.status.text() and "0 on the Data tab" in browser.status.text()
+    browser.state.update("data", {"num_images": 0})
+    qtbot.waitUntil(lambda: browser.model.rowCount() + 3 >= 12 and not browser.is_loading(), timeout=60000)
+    assert "capped" not in browser.status.text()
+
+
 def test_a_packed_set_opens_as_shards_and_its_streamed_images_show_in_the_grid(browser, qtbot, tmp_path, monkeypatch):
     from labbench.data import packed
     from labbench.data.pack import pack_folder

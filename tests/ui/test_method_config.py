@@ -6,8 +6,9 @@ import pytest
 from PySide6.QtWidgets import QFileDialog
 
 from labbench.methods import METHODS
-from labbench.run_config import load_config, load_preset
-from ui.docks.method_config import MethodConfigDock, field_errors
+from labbench.run_config import apply_overrides, load_config, load_preset
+from ui.docks import method_config
+from ui.docks.method_config import MethodConfigDock
 from ui.state import ConfigState
 
 
@@ -51,15 +52,54 @@ def test_a_rule_across_fields_points_at_the_field(dock):
     assert ("augment", "crop_scale") in dock.errors()
 
 
-def test_error_lines_are_split_by_field():
-    known = {"optim": ["lr"], "augment": ["crop_scale"], "method": ["temperature"]}
-    fields, general = field_errors(
-        "optim.lr: must be > 0 (got 0)\naugment: crop_scale: needs low <= high\nmethod.temperature.x: bad\nsomething else",
-        known,
-    )
-    assert fields == {("optim", "lr"): "must be > 0 (got 0)", ("augment", "crop_scale"): "needs low <= high",
-                      ("method", "temperature"): "bad"}
-    assert general == ["something else"]
+def test_an_invalid_field_blocks_saving_and_names_itself(qtbot, tiny_config):
+    dock = MethodConfigDock(ConfigState(apply_overrides(tiny_config, ["method.name=dino"])))
+    qtbot.addWidget(dock)
+    before = dock.state.config
+    with qtbot.waitSignal(dock.problems_changed) as changed:
+        dock.forms["method"].set_value("teacher_temp", -0.5)  # the spin box stops at 0, which is still invalid
+    assert [where for where, _ in changed.args[0]] == ["method.teacher_temp"]
+    assert dock.blocking_reason().startswith("DINO › Teacher temp: ")
+    assert not dock.save_button.isEnabled() and "Teacher temp" in dock.save_button.toolTip()
+    assert dock.state.config is before
+    dock.forms["method"].set_value("teacher_temp", 0.05)
+    assert dock.problems() == [] and dock.save_button.isEnabled()
+
+
+def test_problems_are_placed_by_their_location_not_by_reading_the_text(dock):
+    dock._show_problems([("method.temperature", "too warm: method.other"), ("optim", "no lr: optim.lr"),
+                         ("", "something else")])
+    assert dock.errors() == {("method", "temperature"): "too warm: method.other"}
+    assert dock.general_error.text().splitlines() == ["Optimiser: no lr: optim.lr", "something else"]
+
+
+def test_choosing_a_method_loads_its_preset_and_the_box_says_which(dock):
+    dock.choose_method("dino")
+    preset = load_preset("dino")
+    assert dock.state.config.method == preset.method and dock.state.config.backbone == preset.backbone
+    assert dock.preset_combo.currentText() == "dino"
+    dock.forms["method"].set_value("teacher_temp", 0.05)
+    assert dock.preset_combo.currentIndex() == -1 and dock.preset_combo.placeholderText() == "dino, edited"
+    dock.choose_method("moco")  # two presets: the newer version
+    assert dock.preset_combo.currentText() == "moco_v2"
+
+
+def test_a_method_without_a_preset_says_paper_defaults(dock, monkeypatch):
+    monkeypatch.setattr(method_config, "preset_for", lambda name: None)
+    dock.choose_method("byol")
+    assert dock.state.config.method == METHODS["byol"].Config()
+    assert dock.preset_combo.currentIndex() == -1 and dock.preset_combo.placeholderText() == "paper defaults"
+
+
+def test_train_for_n_minutes_sets_the_time_budget(dock):
+    dock.run_length.minutes.setValue(3)
+    dock.run_length.switch.setChecked(True)
+    assert dock.state.config.train.time_budget_s == 180
+    dock.run_length.minutes.setValue(7)
+    assert dock.state.config.train.time_budget_s == 420
+    dock.run_length.switch.setChecked(False)
+    assert dock.state.config.train.time_budget_s is None
+    assert "time_budget_s" not in dock.forms["train"].fields()  # one control for it, not two
 
 
 def test_paper_defaults_reset_the_method_section(dock):

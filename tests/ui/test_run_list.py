@@ -81,3 +81,23 @@ def test_opening_a_run_shows_its_config_and_curves(runs_window, runs):
 def test_run_labels_are_short():
     assert run_label("/x/runs/20261126-130147-simclr-big") == "simclr-big 13:01:47"
     assert run_label("/x/my-run") == "my-run"
+
+
+def test_a_run_made_by_the_command_line_appears_and_updates_by_itself(make_window, qtbot, tmp_path, tiny_config):
+    root = tmp_path / "runs"
+    window = make_window(load=False, runs_root=root)
+    assert window.run_list.paths() == []
+    trainer = Trainer(apply_overrides(tiny_config, ["train.max_steps=2"]), runs_root=root)
+    assert trainer.fit().status == "completed"  # as `labbench train` would, in another process
+    qtbot.waitUntil(lambda: window.run_list.item(trainer.run_dir) is not None, timeout=10000)
+    assert window.run_list.item(trainer.run_dir).text(4) == "completed"
+    assert str(trainer.run_dir) in window.inspect.picker.paths()  # the Inspect window lists it too
+
+
+def test_the_live_run_says_training_while_it_trains(training_window, qtbot):
+    window, _steps = training_window()
+    run_dir = window.session.run_dir
+    assert window.run_list.item(run_dir).text(4) == "training"
+    with qtbot.waitSignal(window.session.finished, timeout=60000):
+        window.stop_action.trigger()
+    qtbot.waitUntil(lambda: window.run_list.item(run_dir).text(4) == "stopped", timeout=10000)

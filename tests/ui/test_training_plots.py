@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pyqtgraph as pg
 import pytest
 
-from labbench.engine.events import EpochEvent, StepEvent
-from ui.docks.training_plots import EMA_ALPHA, TrainingPlots
+from labbench.engine.events import EpochEvent, ProbeEvent, ReferenceEvent, StepEvent
+from labbench.evaluate.collapse import epoch_metrics, verdict, verdict_from_metrics
+from ui.docks.training_plots import EMA_ALPHA, EpochAxis, TrainingPlots
 
 
 def step(s: int, loss: float, momentum: float | None = None) -> StepEvent:
@@ -30,7 +32,7 @@ def plots(qtbot):
 def test_points_are_drawn_by_the_timer_not_per_event(plots, qtbot):
     for s in range(1, 6):
         plots.on_step(step(s, 2.0))
-    assert plots.point_count("loss_raw") == 0  # buffered, not drawn yet
+    assert plots.point_count("loss_raw") == 1  # the first at once, the rest buffered
     qtbot.waitUntil(lambda: plots.point_count("loss_raw") == 5, timeout=1000)
     assert plots.point_count("lr") == 5
 
@@ -61,12 +63,45 @@ def test_momentum_axis_appears_only_for_methods_with_a_teacher(plots):
     assert plots.plots["lr"].getAxis("right").isVisible()
 
 
-def test_collapse_is_called_out_against_one_over_sqrt_d(plots):
+def test_the_live_collapse_message_is_evaluate_collapses_verdict(plots):
     plots.on_epoch(epoch(1, std=1 / math.sqrt(64), rank=30.0))
     assert plots.warning.isHidden()
     plots.on_epoch(epoch(2, std=0.001, rank=1.1))
-    assert not plots.warning.isHidden()
-    assert "1/√d" in plots.warning.text() and "effective rank" in plots.warning.text()
+    expected = verdict(0.001, 64, 1.1)
+    assert not plots.warning.isHidden() and expected.words in plots.warning.text()
+    assert plots.verdict() == expected
+    # the dashboard's epoch (the monitors' numbers, then the probe file's) gives the same verdict
+    probe = {"feature_std": 0.2, "effective_rank": 40.0, "alignment": 0.3}
+    plots.on_probe(ProbeEvent(2, 20, "probes/epoch-0002.npz", probe))
+    record = {"kind": "epoch", **epoch(2, std=0.001, rank=1.1).__dict__}
+    assert plots.verdict() == verdict_from_metrics(epoch_metrics(record, probe)) == expected
+
+
+def test_dinos_teacher_in_the_probe_file_reaches_the_live_message(plots):
+    plots.on_epoch(epoch(1, std=0.12, rank=30.0))
+    assert plots.warning.isHidden()
+    plots.on_probe(ProbeEvent(1, 10, "probes/epoch-0001.npz", {"teacher_entropy": 4.15, "max_entropy": 4.16,
+                                                               "top_prototype_share": 0.1}))
+    assert "collapsed (uniform)" in plots.warning.text() and not plots.warning.isHidden()
+
+
+def test_the_first_point_is_drawn_at_once_later_ones_by_the_timer(plots):
+    plots.on_step(step(1, 3.0))
+    assert plots.point_count("loss_raw") == 1  # no wait for the timer
+    plots.on_step(step(2, 2.0))
+    assert plots.point_count("loss_raw") == 1
+
+
+def test_reference_lines_are_drawn_live_and_from_a_reopened_run(plots):
+    plots.on_reference(ReferenceEvent(raw_pixels_knn=0.21, untrained_knn=0.24))
+    labels = sorted(line.label.toPlainText() for line in plots._knn_lines)
+    assert labels == ["raw pixels 21%", "untrained 24%"]
+    assert sorted(line.value() for line in plots._knn_lines) == [0.21, 0.24]
+    plots.load_records("old", "old run", [{"kind": "reference", "raw_pixels_knn": 0.3, "untrained_knn": None}])
+    assert sorted(line.label.toPlainText() for line in plots._knn_lines) == [
+        "raw pixels 21%", "raw pixels 30%", "untrained 24%"]
+    plots.set_run_visible("old", False)
+    assert len(plots._knn_lines) == 2
 
 
 def test_past_runs_overlay_and_hide(plots):
@@ -75,13 +110,14 @@ def test_past_runs_overlay_and_hide(plots):
     records.append({"kind": "epoch", "epoch": 1, "step": 10, "knn_accuracy": 0.7, "feature_std": 0.1,
                     "effective_rank": 5.0, "images_per_sec": 9.0, "metrics": {}})
     plots.load_records("old", "old run", records)
+    plots.on_step(step(1, 2.0))
     assert plots.point_count("loss_raw", "old") == 10
     assert plots.point_count("knn_accuracy", "old") == 1
-    legend_names = [label.text for _, label in plots.legends["loss"].items]
-    assert "old run raw" in legend_names
+    assert "old run" in plots.key.text() and "live run" in plots.key.text()
+    assert all(plot.legend is None for plot in plots.plots.values())  # no legend box over the curves
     plots.set_run_visible("old", False)
     assert not plots.runs["old"].items["loss"].isVisible()
-    assert "old run raw" not in [label.text for _, label in plots.legends["loss"].items]
+    assert plots.key.isHidden()  # one run shown: nothing to tell apart
 
 
 def test_each_run_gets_its_own_colour(plots):
@@ -102,3 +138,14 @@ def test_a_hint_says_what_to_do_until_there_are_curves(plots):
     plots.on_step(step(1, 1.0))
     plots.redraw()
     assert plots.hint.isHidden()
+
+
+def test_an_epoch_axis_never_scales_its_label(qtbot):
+    widget = pg.PlotWidget(axisItems={"bottom": EpochAxis("bottom")})
+    qtbot.addWidget(widget)
+    widget.setLabel("bottom", "epoch")
+    widget.plot([0.0], [1.0])  # a run stopped before its first epoch ended: one point at 0
+    widget.setXRange(-0.002, 0.002, padding=0)
+    axis = widget.getPlotItem().getAxis("bottom")
+    axis.updateAutoSIPrefix()
+    assert ">epoch <" in axis.labelString() and "x0." not in axis.labelString()

@@ -7,6 +7,7 @@ from pathlib import Path
 from labbench.engine.checkpoint import CHECKPOINT_NAME
 from labbench.run_config import apply_overrides
 from labbench.runs import read_metrics
+from ui.state import SessionState
 from ui.worker import TrainingSession
 
 LONG = ["train.epochs=500"]  # long enough to pause, stop or close mid-run
@@ -28,13 +29,9 @@ def test_start_runs_real_steps_and_plot_points_appear(make_window, qtbot):
     assert window.start_action.isEnabled()
 
 
-def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config):
-    window = make_window(apply_overrides(tiny_config, LONG))
+def test_pause_resume_and_stop_act_within_a_step(training_window, qtbot):
+    window, steps = training_window(steps=2)
     session = window.session
-    steps = []
-    session.step.connect(lambda e: steps.append(e.step))
-    window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=60000)
 
     assert not window.method_config.isEnabled()  # the running config cannot be edited
     assert not window.preview.sliders[("flip_p", None)].isEnabled()
@@ -48,12 +45,18 @@ def test_pause_resume_and_stop_act_within_a_step(make_window, qtbot, tiny_config
     window.resume_action.trigger()
     qtbot.waitUntil(lambda: len(steps) > paused_at, timeout=10000)
 
+    window.pause_action.trigger()
+    assert window.eta_label.text() == "ETA – (paused)"  # no time passes on a paused run
+    qtbot.wait(300)
+    assert window.eta_label.text() == "ETA – (paused)"  # not even when the step in flight reports
+    window.resume_action.trigger()
     with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         window.stop_action.trigger()
     finished = blocker.args[0]
     assert finished.status == "stopped"
     assert (Path(finished.run_dir) / "checkpoints" / CHECKPOINT_NAME).is_file()
     assert window.start_action.isEnabled() and not window.stop_action.isEnabled()
+    assert (window.speed_label.text(), window.eta_label.text()) == ("– img/s", "ETA –")  # nothing runs now
 
 
 def test_stop_while_paused_still_saves(qtbot, tmp_path, tiny_config):
@@ -66,15 +69,11 @@ def test_stop_while_paused_still_saves(qtbot, tmp_path, tiny_config):
     with qtbot.waitSignal(session.finished, timeout=60000) as blocker:
         session.stop()
     assert blocker.args[0].status == "stopped"
-    assert session.state == "idle"
+    assert session.state is SessionState.IDLE
 
 
-def test_closing_mid_run_leaves_a_resumable_checkpoint(make_window, qtbot, tiny_config):
-    window = make_window(apply_overrides(tiny_config, LONG))
-    steps = []
-    window.session.step.connect(lambda e: steps.append(e.step))
-    window.start_training()
-    qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
+def test_closing_mid_run_leaves_a_resumable_checkpoint(training_window, qtbot):
+    window, _steps = training_window(steps=3)
     run_dir = Path(window.session.run_dir)
     window.close()
     checkpoint = run_dir / "checkpoints" / CHECKPOINT_NAME

@@ -12,7 +12,7 @@ import json
 import random
 
 import torch
-from PySide6.QtCore import QObject, QRect, QRunnable, Qt, QThreadPool, QTimer, Signal, Slot
+from PySide6.QtCore import QRect, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QDockWidget, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSlider, QVBoxLayout,
@@ -24,18 +24,21 @@ from labbench.errors import ConfigError
 from labbench.methods import Method, PreviewPanel, build_method
 from labbench.run_config import RunConfig
 from ui.state import ConfigState
+from ui.tasks import TaskRunner
 from ui.widgets.image_view import float_to_qimage
+from ui.widgets.labels import wrapping_label
 
 DEBOUNCE_MS = 120  # a dragged slider redraws once it rests, not on every tick
-# AugmentConfig fields with a slider: (label, field, index into a (low, high) pair or None, max)
+# AugmentConfig fields with a slider: (label, field, index into a (low, high) pair or None, min, max);
+# a crop keeps some area: its scale starts at one slider step, never at the invalid 0
 CONTROLS = (
-    ("Crop scale min", "crop_scale", 0, 1.0),
-    ("Crop scale max", "crop_scale", 1, 1.0),
-    ("Jitter strength", "jitter_strength", None, 2.0),
-    ("Flip p", "flip_p", None, 1.0),
-    ("Grayscale p", "grayscale_p", None, 1.0),
-    ("Blur p", "blur_p", None, 1.0),
-    ("Solarize p", "solarize_p", None, 1.0),
+    ("Crop scale min", "crop_scale", 0, 0.01, 1.0),
+    ("Crop scale max", "crop_scale", 1, 0.01, 1.0),
+    ("Jitter strength", "jitter_strength", None, 0.0, 2.0),
+    ("Flip p", "flip_p", None, 0.0, 1.0),
+    ("Grayscale p", "grayscale_p", None, 0.0, 1.0),
+    ("Blur p", "blur_p", None, 0.0, 1.0),
+    ("Solarize p", "solarize_p", None, 0.0, 1.0),
 )
 SLIDER_STEPS = 100
 MIN_TILE_SHARE = 0.3  # a 7-px patch is still drawn large enough to see
@@ -48,29 +51,12 @@ def method_key(config: RunConfig) -> str:
                       sort_keys=True)
 
 
-class PreviewRenderer(QObject):
-    """Builds the method and draws its preview in one background thread; only the newest request counts."""
+class PreviewMethods:
+    """The method a preview is drawn by, built again only when what it depends on changes.
+    Used by one task at a time (the preview's runner runs one), so it needs no lock."""
 
-    ready = Signal(int, object)   # request id, list[PreviewPanel]
-    failed = Signal(int, str)     # request id, message
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)  # jobs run in order; the cached method is never shared
-        self._latest = 0
+    def __init__(self) -> None:
         self._cached: tuple[str, Method] | None = None
-
-    def request(self, config: RunConfig, image: torch.Tensor, seed: int) -> int:
-        self._latest += 1
-        self._pool.start(_PreviewJob(self, self._latest, config, image, seed))
-        return self._latest
-
-    def is_latest(self, request_id: int) -> bool:
-        return request_id == self._latest
-
-    def wait(self) -> None:
-        self._pool.waitForDone()
 
     def method_for(self, config: RunConfig) -> Method:
         key = method_key(config)
@@ -78,29 +64,15 @@ class PreviewRenderer(QObject):
             self._cached = (key, build_method(config).eval())
         return self._cached[1]
 
-
-class _PreviewJob(QRunnable):
-    def __init__(self, renderer: PreviewRenderer, request_id: int, config: RunConfig, image: torch.Tensor, seed: int):
-        super().__init__()
-        self.renderer, self.request_id, self.config, self.image, self.seed = renderer, request_id, config, image, seed
-
-    def run(self) -> None:
-        if not self.renderer.is_latest(self.request_id):
-            return  # a newer request is queued behind this one
-        try:
-            with torch.inference_mode():
-                method = self.renderer.method_for(self.config)
-                panels = method.preview(self.image, torch.Generator().manual_seed(self.seed))
-        except Exception as err:  # noqa: BLE001 — shown in the dock; the window must stay usable
-            self.renderer.failed.emit(self.request_id, f"{type(err).__name__}: {err}")
-            return
-        self.renderer.ready.emit(self.request_id, panels)
+    def preview(self, config: RunConfig, image: torch.Tensor, seed: int) -> list[PreviewPanel]:
+        with torch.inference_mode():
+            return self.method_for(config).preview(image, torch.Generator().manual_seed(seed))
 
 
 class _SliderRow(QWidget):
-    """A labelled slider over [0, maximum] with the value shown beside it."""
+    """A labelled slider over [minimum, maximum] (in ``SLIDER_STEPS`` steps of maximum) with the value beside it."""
 
-    def __init__(self, label: str, maximum: float, tooltip: str, on_change) -> None:
+    def __init__(self, label: str, minimum: float, maximum: float, tooltip: str, on_change) -> None:
         super().__init__()
         self.maximum = maximum
         row = QHBoxLayout(self)
@@ -108,7 +80,7 @@ class _SliderRow(QWidget):
         name = QLabel(label)
         name.setMinimumWidth(110)
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setRange(round(minimum / maximum * SLIDER_STEPS), SLIDER_STEPS)
         self.value_label = QLabel()
         self.value_label.setMinimumWidth(36)
         self.value_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -154,9 +126,8 @@ class AugmentationPreview(QDockWidget):
         self.seed = 0
         self.panels: list[PreviewPanel] = []
         self._image: torch.Tensor | None = None
-        self._renderer = PreviewRenderer(self)
-        self._renderer.ready.connect(self._on_ready)
-        self._renderer.failed.connect(self._on_failed)
+        self._methods = PreviewMethods()
+        self._renderer = TaskRunner(self, latest_wins=True)  # one at a time: the cached method is not shared
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(DEBOUNCE_MS)
@@ -166,9 +137,7 @@ class AugmentationPreview(QDockWidget):
         layout = QVBoxLayout(body)
         layout.setContentsMargins(4, 4, 4, 4)
         top = QHBoxLayout()
-        self.caption = QLabel("Select an image in the dataset browser")
-        self.caption.setProperty("role", "muted")
-        self.caption.setWordWrap(True)
+        self.caption = wrapping_label("Select an image in the dataset browser", role="muted")
         self.reroll_button = QPushButton("Re-roll")
         self.reroll_button.setToolTip("Draw new random augmentation parameters")
         self.reroll_button.clicked.connect(self.reroll)
@@ -184,16 +153,15 @@ class AugmentationPreview(QDockWidget):
         self.scroll.setWidget(self.canvas)
         layout.addWidget(self.scroll, 1)
 
-        self.error = QLabel()
-        self.error.setProperty("role", "error")
-        self.error.setWordWrap(True)
+        self.error = wrapping_label(role="error")
         self.error.hide()
         layout.addWidget(self.error)
 
         fields = type(state.config.augment).model_fields
         self.sliders: dict[tuple[str, int | None], _SliderRow] = {}
-        for label, name, index, maximum in CONTROLS:
-            row = _SliderRow(label, maximum, fields[name].description or "", lambda n=name: self._slider_moved(n))
+        for label, name, index, minimum, maximum in CONTROLS:
+            row = _SliderRow(label, minimum, maximum, fields[name].description or "",
+                             lambda n=name: self._slider_moved(n))
             self.sliders[(name, index)] = row
             layout.addWidget(row)
         self.setWidget(body)
@@ -242,21 +210,15 @@ class AugmentationPreview(QDockWidget):
     @Slot()
     def redraw(self) -> None:
         if self._image is not None:
-            self._renderer.request(self.state.config, self._image, self.seed)
+            config, image, seed, methods = self.state.config, self._image, self.seed, self._methods
+            self._renderer.submit(lambda _progress: methods.preview(config, image, seed), self._on_ready,
+                                  failed=lambda message: self._show_error(f"Preview failed: {message}"))
 
     def wait(self) -> None:
-        """Block until the pending preview is drawn off-thread (its result still arrives as a signal)."""
+        """Block until the pending preview is drawn off-thread (its result still arrives as an event)."""
         self._renderer.wait()
 
-    @Slot(int, str)
-    def _on_failed(self, request_id: int, message: str) -> None:
-        if self._renderer.is_latest(request_id):
-            self._show_error(f"Preview failed: {message}")
-
-    @Slot(int, object)
-    def _on_ready(self, request_id: int, panels: list[PreviewPanel]) -> None:
-        if not self._renderer.is_latest(request_id):
-            return
+    def _on_ready(self, panels: list[PreviewPanel]) -> None:
         self._show_error("")
         self.panels = panels
         self._layout_panels()

@@ -11,23 +11,27 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QItemSelectionModel, QObject, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
+from PySide6.QtCore import QItemSelectionModel, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListView, QProgressBar, QSplitter,
+    QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QListView, QProgressBar, QSplitter,
     QVBoxLayout, QWidget,
 )
 
 from labbench.config import DataConfig
 from labbench.data import ImageSet, Split, folder_source, load_split
-from labbench.errors import LabbenchError
+from labbench.errors import DataError, LabbenchError
 from labbench.run_config import RunConfig
 from labbench.sources import SOURCES, Source
 from ui.state import ConfigState
+from ui.tasks import TaskRunner
 from ui.widgets.image_view import ImageView, mask_to_qimage, tensor_to_qimage
+from ui.widgets.labels import wrapping_label
 from ui.widgets.thumbnail_model import ThumbnailModel
 
 THUMB_SIZE = 64
+#: sources whose ``data.num_images`` is how many to make, not a cap on what is there
+GENERATED = ("shapes", "photos")
 
 
 def menu_text(source: Source) -> str:
@@ -37,48 +41,24 @@ def menu_text(source: Source) -> str:
     return f"{source.title} (local folder)…" if source.kind == "dataset" else f"{source.title}…"
 
 
-class _LoadJob(QRunnable):
-    """``load_split`` in a pool thread; the result comes back through the loader's signals."""
-
-    def __init__(self, loader: DatasetLoader, request_id: int, cfg: DataConfig) -> None:
-        super().__init__()
-        self.loader, self.request_id, self.cfg = loader, request_id, cfg
-
-    def run(self) -> None:
-        try:
-            split = load_split(self.cfg)
-        except LabbenchError as err:
-            self.loader.failed.emit(self.request_id, self._where(str(err)))
-        except Exception as err:  # noqa: BLE001 — any reader failure must reach the person as text
-            self.loader.failed.emit(self.request_id, self._where(f"could not be loaded ({type(err).__name__}: {err})"))
-        else:
-            self.loader.loaded.emit(self.request_id, self.cfg, split)
-
-    def _where(self, message: str) -> str:
-        """The message, led by the folder it is about when it does not name it already."""
-        where = self.cfg.root or self.cfg.source
-        return message if where in message else f"{where}: {message}"
+def load_named(cfg: DataConfig) -> Split:
+    """``load_split`` whose errors name the folder (or source) they are about."""
+    where = cfg.root or cfg.source
+    try:
+        return load_split(cfg)
+    except LabbenchError as err:
+        message = str(err)
+    except Exception as err:  # noqa: BLE001 — any reader failure must reach the person as text
+        message = f"could not be loaded ({type(err).__name__}: {err})"
+    raise DataError(message if where in message else f"{where}: {message}")
 
 
-class DatasetLoader(QObject):
-    """Loads data sources in a background thread; only the newest request's result is used."""
-
-    loaded = Signal(int, object, object)  # request id, DataConfig, Split
-    failed = Signal(int, str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
-        self.latest = 0
-
-    def load(self, cfg: DataConfig) -> int:
-        self.latest += 1
-        self._pool.start(_LoadJob(self, self.latest, cfg))
-        return self.latest
-
-    def wait(self) -> None:
-        self._pool.waitForDone()
+def cap_note(cfg: DataConfig, shown: int) -> str:
+    """What to say when a set that has more images was cut to ``data.num_images`` ('' when it was not)."""
+    if cfg.source in GENERATED or cfg.num_images <= 0 or shown < cfg.num_images:
+        return ""
+    return (f"capped at data.num_images = {cfg.num_images:,}: set it to 0 on the Data tab of the "
+            "Method configuration to use every image")
 
 
 class DatasetBrowser(QDockWidget):
@@ -95,9 +75,7 @@ class DatasetBrowser(QDockWidget):
         self.state = state
         self.loaded_cfg: DataConfig | None = None
         self._pending: DataConfig | None = None
-        self._loader = DatasetLoader(self)
-        self._loader.loaded.connect(self._on_loaded)
-        self._loader.failed.connect(self._on_failed)
+        self._loader = TaskRunner(self, latest_wins=True)
 
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -114,9 +92,7 @@ class DatasetBrowser(QDockWidget):
         row.addWidget(self.source_combo, 2)
         row.addWidget(self.class_combo, 1)
         layout.addLayout(row)
-        self.root_label = QLabel()
-        self.root_label.setProperty("role", "muted")
-        self.root_label.setWordWrap(True)
+        self.root_label = wrapping_label(role="muted")
         self.root_label.hide()
         layout.addWidget(self.root_label)
         busy = QHBoxLayout()
@@ -124,8 +100,7 @@ class DatasetBrowser(QDockWidget):
         self.busy.setRange(0, 0)  # indeterminate
         self.busy.setMaximumHeight(10)
         self.busy.setTextVisible(False)
-        self.status = QLabel()
-        self.status.setProperty("role", "muted")
+        self.status = wrapping_label(role="muted")
         busy.addWidget(self.status, 1)
         busy.addWidget(self.busy)
         layout.addLayout(busy)
@@ -149,8 +124,7 @@ class DatasetBrowser(QDockWidget):
         ins = QVBoxLayout(inspector)
         ins.setContentsMargins(0, 0, 0, 0)
         self.image_view = ImageView(min_side=120)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self.info = wrapping_label()
         self.mask_check = QCheckBox("Show mask")
         self.mask_check.setToolTip("Overlay the object mask (sources that know their masks, e.g. shapes)")
         self.mask_check.toggled.connect(self.image_view.set_overlay_visible)
@@ -174,7 +148,8 @@ class DatasetBrowser(QDockWidget):
         """Load ``cfg`` (default: the window's data config) off the GUI thread."""
         cfg = cfg or self.state.config.data
         self._pending = cfg
-        self._loader.load(cfg)
+        self._loader.submit(lambda _progress: load_named(cfg), lambda split: self._on_loaded(cfg, split),
+                            failed=self._on_failed)
         self.status.setText(f"Loading {menu_text(SOURCES[cfg.source]).rstrip('…')}…")
         self.busy.show()
         self.loading_changed.emit(True)
@@ -212,10 +187,7 @@ class DatasetBrowser(QDockWidget):
         if self.loaded_cfg is not None and config.data != self.loaded_cfg and not self.is_loading():
             self.load(config.data)
 
-    @Slot(int, object, object)
-    def _on_loaded(self, request_id: int, cfg: DataConfig, split: Split) -> None:
-        if request_id != self._loader.latest:
-            return
+    def _on_loaded(self, cfg: DataConfig, split: Split) -> None:
         self._pending = None
         self.loaded_cfg = cfg
         self.busy.hide()
@@ -225,6 +197,9 @@ class DatasetBrowser(QDockWidget):
             self.message.emit(f"skipped {path}: {reason}", "warning")
         streamed = " (streamed: decoded as shown)" if images.streamed else ""
         self.status.setText(f"{len(images)} training images{streamed} · {len(split.eval)} held out · {cfg.image_size} px")
+        if (note := cap_note(cfg, len(images) + len(split.eval))):
+            self.status.setText(f"{self.status.text()} · {note}")
+            self.message.emit(f"{cfg.root or cfg.source}: {note}", "info")
         self.model.set_image_set(images)
         self._fill_classes(images)
         self._show_source(cfg)
@@ -236,10 +211,7 @@ class DatasetBrowser(QDockWidget):
         if self.state.config.data != cfg:  # size or count edited while this was loading
             self.load()
 
-    @Slot(int, str)
-    def _on_failed(self, request_id: int, message: str) -> None:
-        if request_id != self._loader.latest:
-            return
+    def _on_failed(self, message: str) -> None:
         self._pending = None
         self.busy.hide()
         self.loading_changed.emit(False)

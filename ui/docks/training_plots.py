@@ -1,48 +1,53 @@
-"""Live training curves: loss (raw and smoothed), learning rate and momentum, k-NN accuracy,
-feature std against 1/√d, effective rank, images per second — several runs overlaid.
+"""Live training curves: loss (raw and smoothed), learning rate and momentum, k-NN accuracy against
+the run's reference lines (raw pixels, the untrained encoder), feature std against 1/√d, effective
+rank, images per second — several runs overlaid, each in its own colour (the strip above the plots
+says which is which, so no legend covers a curve).
 
-Events only append to numpy buffers; a timer draws what changed at most 20 times a second.
-Every plot item is made once per run and updated with ``setData`` (pyqtgraph's fast path).
+Events only append to numpy buffers; a timer draws what changed at most 20 times a second, and a
+run's very first point is drawn at once. Every plot item is made once per run and updated with
+``setData`` (pyqtgraph's fast path). Whether a run's features have collapsed is decided by
+:mod:`labbench.evaluate.collapse`, as on the command line and in the Collapse view.
 """
 
 from __future__ import annotations
 
+import html
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QDockWidget, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
-from labbench.engine.events import EpochEvent, StepEvent
+from labbench.engine.events import EpochEvent, ProbeEvent, ReferenceEvent, StepEvent
+from labbench.evaluate.collapse import EpochVerdicts
 from ui.theme import Theme, current_theme
+from ui.widgets.labels import wrapping_label
 
 REDRAW_MS = 50  # 20 Hz: smooth to the eye, negligible cost
 EMA_ALPHA = 0.9
-# Collapse thresholds. L2-normalised features have std ≈ 1/√d when they spread over the sphere
-# and → 0 when every image maps to one point (complete collapse); an effective rank near 1 means
-# the features span a line (dimensional collapse).
-COLLAPSE_STD_SHARE = 0.25
-COLLAPSE_RANK = 2.0
+#: the k-NN plot's reference lines: record key -> (label, pen style)
+REFERENCES = {"raw_pixels_knn": ("raw pixels", Qt.PenStyle.DashLine),
+              "untrained_knn": ("untrained", Qt.PenStyle.DotLine)}
 
-# curve key -> (plot key, legend suffix, drawn on the step (x) axis or the epoch axis)
-CURVES: dict[str, tuple[str, str, str]] = {
-    "loss_raw": ("loss", "raw", "step"),
-    "loss": ("loss", "smoothed", "step"),
-    "lr": ("lr", "learning rate", "step"),
-    "momentum": ("lr", "momentum", "step"),
-    "knn_accuracy": ("knn", "", "epoch"),
-    "feature_std": ("std", "", "epoch"),
-    "effective_rank": ("rank", "", "epoch"),
-    "images_per_sec": ("speed", "", "step"),
+# curve key -> the plot it is drawn on
+CURVES: dict[str, str] = {
+    "loss_raw": "loss",
+    "loss": "loss",
+    "lr": "lr",
+    "momentum": "lr",
+    "knn_accuracy": "knn",
+    "feature_std": "std",
+    "effective_rank": "rank",
+    "images_per_sec": "speed",
 }
 
-# plot key -> (title, y label, x label)
+# plot key -> (title, y label, x label); titles say what each line style means, in place of a legend
 PLOTS: dict[str, tuple[str, str, str]] = {
-    "loss": ("Loss", "loss", "step"),
-    "lr": ("Learning rate · momentum", "learning rate", "step"),
+    "loss": ("Loss (faint: raw)", "loss", "step"),
+    "lr": ("Learning rate · momentum (dashed)", "learning rate", "step"),
     "knn": ("k-NN accuracy", "accuracy", "epoch"),
     "std": ("Feature std (dashed: 1/√d)", "std", "epoch"),
     "rank": ("Effective rank", "rank", "epoch"),
@@ -51,7 +56,11 @@ PLOTS: dict[str, tuple[str, str, str]] = {
 
 
 class EpochAxis(pg.AxisItem):
-    """An axis of whole epochs: no 1.5-epoch ticks."""
+    """An axis of whole epochs: no 1.5-epoch ticks, and no "(x0.001)" scale on a run of one epoch."""
+
+    def __init__(self, orientation: str, **kwargs) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802, N803 (pyqtgraph override)
         levels = []
@@ -96,10 +105,14 @@ class RunCurves:
     ema: float = 0.0
     ema_steps: int = 0
     feature_dim: int | None = None
+    reference: dict[str, float] = field(default_factory=dict)  # the k-NN lines a learned encoder must clear
+    verdicts: EpochVerdicts = field(default_factory=EpochVerdicts)
 
 
 class TrainingPlots(QDockWidget):
     """The live plots; runs are added by key (the run folder) and can be hidden for comparison."""
+
+    verdict_changed = Signal(str, object)  # run key, its latest epoch's collapse Verdict
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Training plots", parent)
@@ -107,22 +120,20 @@ class TrainingPlots(QDockWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
-        self.warning = QLabel()
-        self.warning.setProperty("role", "warning")
-        self.warning.setWordWrap(True)
+        self.warning = wrapping_label(role="warning")
         self.warning.hide()
         layout.addWidget(self.warning)
-        self.hint = QLabel("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs panel "
-                           "to compare them.")
-        self.hint.setProperty("role", "muted")
-        self.hint.setWordWrap(True)
+        self.hint = wrapping_label("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs "
+                                   "panel to compare them.", role="muted")
         layout.addWidget(self.hint)
+        self.key = wrapping_label(rich=True)  # which colour is which run
+        self.key.setToolTip("Each run is drawn in its own colour; tick runs in the Runs panel to compare them")
+        layout.addWidget(self.key)
         self.canvas = pg.GraphicsLayoutWidget()
         layout.addWidget(self.canvas, 1)
         self.setWidget(body)
 
         self.plots: dict[str, pg.PlotItem] = {}
-        self.legends: dict[str, pg.LegendItem] = {}
         for i, (key, (title, ylabel, xlabel)) in enumerate(PLOTS.items()):
             axes = {"bottom": EpochAxis("bottom")} if xlabel == "epoch" else None
             plot = self.canvas.addPlot(row=i // 3, col=i % 3, axisItems=axes)
@@ -134,12 +145,12 @@ class TrainingPlots(QDockWidget):
             plot.setClipToView(True)
             plot.setDownsampling(auto=True, mode="peak")
             self.plots[key] = plot
-            self.legends[key] = plot.addLegend(offset=(-8, 8), labelTextSize="8pt")
         self.plots["knn"].setYRange(0.0, 1.0, padding=0.02)  # an accuracy: the whole scale, always
         self.plots["knn"].enableAutoRange(y=False)
         self._momentum_view = self._add_right_axis(self.plots["lr"], "momentum")
         self._std_lines: list[pg.InfiniteLine] = []
-        self._legend_signature: tuple[int, ...] = ()
+        self._knn_lines: list[pg.InfiniteLine] = []
+        self._shown_signature: tuple[int, ...] = ()
         self.runs: dict[str, RunCurves] = {}
         self.live_key: str | None = None
         self._timer = QTimer(self)
@@ -171,9 +182,8 @@ class TrainingPlots(QDockWidget):
         if key in self.runs:
             self.remove_run(key)
         run = RunCurves(key, label, colour_index=self._free_colour())
-        theme = current_theme()
-        for curve, (plot_key, suffix, _axis) in CURVES.items():
-            item = pg.PlotDataItem(name=f"{label} {suffix}".strip() if suffix else label)
+        for curve, plot_key in CURVES.items():
+            item = pg.PlotDataItem()
             if curve == "momentum":
                 self._momentum_view.addItem(item)
             else:
@@ -184,9 +194,9 @@ class TrainingPlots(QDockWidget):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             run.items[curve] = item
-        self._style_run(run, theme)
+        self._style_run(run, current_theme())
         self.runs[key] = run
-        self._sync_legends()
+        self._sync_shown()
         return run
 
     def remove_run(self, key: str) -> None:
@@ -194,11 +204,12 @@ class TrainingPlots(QDockWidget):
         if run is None:
             return
         for curve, item in run.items.items():
-            (self._momentum_view if curve == "momentum" else self.plots[CURVES[curve][0]]).removeItem(item)
+            (self._momentum_view if curve == "momentum" else self.plots[CURVES[curve]]).removeItem(item)
         if self.live_key == key:
             self.live_key = None
-        self._sync_legends()
+        self._sync_shown()
         self._update_reference_lines()
+        self._update_warning()
 
     def set_run_visible(self, key: str, visible: bool) -> None:
         run = self.runs.get(key)
@@ -207,25 +218,23 @@ class TrainingPlots(QDockWidget):
         run.visible = visible
         for curve, item in run.items.items():
             item.setVisible(visible and run.buffers[curve].n > 0)
-        self._sync_legends()
+        self._sync_shown()
+        self._update_reference_lines()
         self._update_warning()
 
     def begin_live_run(self, key: str, label: str, records: list[dict[str, Any]] = ()) -> None:
         """The run now training (``records``: what a resumed run logged before); later events go to it."""
         self.load_records(key, label, records)
         self.live_key = key
-        self._update_warning()
 
     def load_records(self, key: str, label: str, records: list[dict[str, Any]]) -> RunCurves:
         """A past run from its ``metrics.jsonl`` records."""
         run = self.add_run(key, label)
         for record in records:
-            kind = record.get("kind")
-            if kind == "step":
-                self._add_step(run, record)
-            elif kind == "epoch":
-                self._add_epoch(run, record)
+            self._add_record(run, record)
         self.redraw()
+        self._update_reference_lines()
+        self._update_warning()
         return run
 
     def point_count(self, curve: str, key: str | None = None) -> int:
@@ -236,19 +245,51 @@ class TrainingPlots(QDockWidget):
         x, _ = run.items[curve].getData()
         return 0 if x is None else len(x)
 
+    def verdict(self, key: str | None = None):
+        """The collapse verdict on run ``key``'s latest epoch (default: the live run), or None."""
+        run = self.runs.get(key or self.live_key or "")
+        return None if run is None else run.verdicts.current
+
     # -- events ----------------------------------------------------------------------------
     @Slot(object)
     def on_step(self, event: StepEvent) -> None:
         run = self.runs.get(self.live_key or "")
         if run is not None:
-            self._add_step(run, event.__dict__)
+            first = run.buffers["loss_raw"].n == 0
+            self._add_record(run, asdict(event))
+            if first:  # the run's first point is drawn now, not at the next tick
+                self.redraw()
 
     @Slot(object)
     def on_epoch(self, event: EpochEvent) -> None:
+        self._on_live_event(event)
+
+    @Slot(object)
+    def on_reference(self, event: ReferenceEvent) -> None:
+        self._on_live_event(event)
+
+    @Slot(object)
+    def on_probe(self, event: ProbeEvent) -> None:
+        self._on_live_event(event)
+
+    def _on_live_event(self, event) -> None:
         run = self.runs.get(self.live_key or "")
         if run is not None:
-            self._add_epoch(run, {**event.__dict__, "metrics": event.metrics})
+            self._add_record(run, asdict(event))
+
+    def _add_record(self, run: RunCurves, r: dict[str, Any]) -> None:
+        """One ``metrics.jsonl`` record (or an event as one) of ``run``."""
+        kind = r.get("kind")
+        if kind == "step":
+            self._add_step(run, r)
+        elif kind == "epoch":
+            self._add_epoch(run, r)
+        elif kind == "reference":
+            run.reference = {k: float(r[k]) for k in REFERENCES if isinstance(r.get(k), (int, float))}
+            self._update_reference_lines()
+        if kind in ("epoch", "probe") and (found := run.verdicts.add(r)) is not None:
             self._update_warning()
+            self.verdict_changed.emit(run.key, found)
 
     def _append(self, run: RunCurves, curve: str, x: float, y: float | None) -> None:
         if y is None or not math.isfinite(y):
@@ -290,68 +331,68 @@ class TrainingPlots(QDockWidget):
                 item.setVisible(run.visible)
             if run.dirty:
                 run.dirty.clear()
-                self._sync_legends()
+                self._sync_shown()
 
     def _update_reference_lines(self) -> None:
-        plot = self.plots["std"]
-        for line in self._std_lines:
-            plot.removeItem(line)
-        dims = sorted({r.feature_dim for r in self.runs.values() if r.feature_dim})
+        """1/√d on the std plot (once per d); each visible run's raw-pixel and untrained k-NN on the k-NN plot."""
+        for plot, lines in ((self.plots["std"], self._std_lines), (self.plots["knn"], self._knn_lines)):
+            for line in lines:
+                plot.removeItem(line)
+            lines.clear()
         theme = current_theme()
-        self._std_lines = []
-        for d in dims:
-            line = pg.InfiniteLine(
-                pos=1 / math.sqrt(d), angle=0,
-                pen=pg.mkPen(theme.plot_foreground, width=1, style=Qt.PenStyle.DashLine),
-                label=f"1/√{d}", labelOpts={"position": 0.05, "color": theme.plot_foreground, "anchors": [(0, 0), (0, 0)]},
-            )
-            plot.addItem(line)
-            self._std_lines.append(line)
+        for d in sorted({r.feature_dim for r in self.runs.values() if r.feature_dim and r.visible}):
+            self._std_lines.append(self._line(self.plots["std"], 1 / math.sqrt(d), f"1/√{d}",
+                                              theme.plot_foreground, Qt.PenStyle.DashLine))
+        for run in self.runs.values():
+            if not run.visible:
+                continue
+            colour = theme.curves[run.colour_index % len(theme.curves)]
+            for key, value in run.reference.items():
+                name, style = REFERENCES[key]
+                self._knn_lines.append(self._line(self.plots["knn"], value, f"{name} {value:.0%}", colour, style))
 
-    def collapse_message(self, run: RunCurves) -> str:
-        """Why the run's features look collapsed at its last epoch, or '' when they look healthy."""
-        std, rank = run.buffers["feature_std"], run.buffers["effective_rank"]
-        reasons = []
-        if std.n and run.feature_dim:
-            expected = 1 / math.sqrt(run.feature_dim)
-            if std.y[std.n - 1] < COLLAPSE_STD_SHARE * expected:
-                reasons.append(f"feature std {std.y[std.n - 1]:.3g} ≪ 1/√d = {expected:.3g}")
-        if rank.n and rank.y[rank.n - 1] < COLLAPSE_RANK:
-            reasons.append(f"effective rank {rank.y[rank.n - 1]:.2f}")
-        if not reasons:
-            return ""
-        return (f"⚠ Possible representation collapse in {run.label}: {'; '.join(reasons)}. "
-                "All images map to (nearly) the same features — try a lower learning rate, "
-                "a larger temperature or stronger augmentation.")
+    @staticmethod
+    def _line(plot: pg.PlotItem, y: float, label: str, colour: str, style: Qt.PenStyle) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(colour, width=1, style=style), label=label,
+                               labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 0), (0, 0)]})
+        plot.addItem(line)
+        return line
 
     def _update_warning(self) -> None:
-        messages = [m for r in self.runs.values() if r.visible and (m := self.collapse_message(r))]
+        messages = []
+        for run in self.runs.values():
+            found = run.verdicts.current
+            if run.visible and found is not None and found.collapsed:
+                messages.append(f"⚠ {run.label}, epoch {run.verdicts.epoch}: {found.words}. Try: {found.advice}.")
         self.warning.setText("\n".join(messages))
         self.warning.setVisible(bool(messages))
 
-    def _sync_legends(self, force: bool = False) -> None:
-        """Legends list only the curves that are drawn and visible; the momentum axis shows with its data.
-        Rebuilt only when that set of curves changes (legends are slow to rebuild at 20 Hz)."""
-        shown: dict[str, list[pg.PlotDataItem]] = {key: [] for key in PLOTS}
-        for run in self.runs.values():
-            for curve, item in run.items.items():
-                if run.visible and run.buffers[curve].n > 0:
-                    shown[CURVES[curve][0]].append(item)
-        signature = tuple(id(item) for items in shown.values() for item in items)
-        if signature == self._legend_signature and not force:
+    def warning_for(self, key: str) -> str:
+        """The collapse line shown for run ``key`` ('' when it looks healthy)."""
+        run = self.runs.get(key)
+        found = None if run is None else run.verdicts.current
+        return found.words if found is not None and found.collapsed else ""
+
+    def _sync_shown(self, force: bool = False) -> None:
+        """The colour key lists the visible runs that have curves; the momentum axis shows with its data.
+        Redone only when the set of drawn curves changes."""
+        shown = [(run, curve) for run in self.runs.values() for curve in run.items
+                 if run.visible and run.buffers[curve].n > 0]
+        signature = tuple(id(run.items[curve]) for run, curve in shown)
+        if signature == self._shown_signature and not force:
             return
-        self._legend_signature = signature
+        self._shown_signature = signature
         self.hint.setVisible(not signature)
-        for legend in self.legends.values():
-            legend.clear()
-        for key, items in shown.items():
-            for item in items:
-                self.legends[key].addItem(item, item.name())
-            self.legends[key].setVisible(len(items) > 1)  # one curve needs no legend
-        has_momentum = any(item.name().endswith("momentum") for item in shown["lr"])
+        theme = current_theme()
+        runs = list({run.key: run for run, _ in shown}.values())
+        self.key.setText(" &nbsp; ".join(
+            f"<span style='color:{theme.curves[r.colour_index % len(theme.curves)]}'>■</span> {html.escape(r.label)}"
+            for r in runs))
+        self.key.setVisible(len(runs) > 1)  # one run needs no key
+        has_momentum = any(curve == "momentum" for _, curve in shown)
         self.plots["lr"].showAxis("right", has_momentum)
         title = PLOTS["lr"][0] if has_momentum else "Learning rate"
-        self.plots["lr"].setTitle(title, color=current_theme().plot_foreground, size="10pt")
+        self.plots["lr"].setTitle(title, color=theme.plot_foreground, size="10pt")
 
     def _free_colour(self) -> int:
         used = {r.colour_index for r in self.runs.values()}
@@ -383,11 +424,7 @@ class TrainingPlots(QDockWidget):
                 axis = plot.getAxis(side)
                 axis.setPen(pg.mkPen(fg))
                 axis.setTextPen(pg.mkPen(fg))
-        for legend in self.legends.values():
-            legend.setLabelTextColor(fg)
-            legend.setBrush(pg.mkBrush(theme.plot_background + "d0"))
-            legend.setPen(pg.mkPen(theme.muted))
         for run in self.runs.values():
             self._style_run(run, theme)
         self._update_reference_lines()
-        self._sync_legends(force=True)
+        self._sync_shown(force=True)

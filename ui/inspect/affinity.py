@@ -9,11 +9,10 @@ bright off-diagonals on a darker field. Hover a cell for its value.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, Slot
 from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSpinBox, QWidget,
 )
@@ -24,8 +23,11 @@ from ui.inspect.plot_style import style_canvas, style_plot
 from ui.inspect.run_cache import RUNS, device_of
 from ui.inspect.run_viewer import RunViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 COLOUR_MAP = pg.colormap.get("CET-D1")  # diverging: −1 blue, 0 grey, +1 red
+PROJECTION_TEXT = "projection (what NT-Xent compares)"
+NO_HEAD_TEXT = "projection (none: this run's method has no projection head)"
 THUMB = 28
 
 
@@ -39,11 +41,12 @@ def positive_wins(matrix: AffinityMatrix) -> float:
 class AffinityViewer(RunViewer):
     """A run's 2N×2N similarity matrix on a batch of eval images, re-drawn for any batch size."""
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.matrix: AffinityMatrix | None = None
+        self.matrix_run: str | None = None  # the run the matrix on show is of
         self.seed = 0
         self.images: np.ndarray | None = None  # N×H×W×3 of the batch on show
-        super().__init__(runs_root, parent=parent)
+        super().__init__(parent)
 
         self.batch_spin = QSpinBox()
         self.batch_spin.setRange(2, 256)
@@ -51,7 +54,7 @@ class AffinityViewer(RunViewer):
         self.batch_spin.setPrefix("N = ")
         self.batch_spin.setToolTip("Images in the batch: the matrix is 2N × 2N")
         self.space_combo = QComboBox()
-        self.space_combo.addItem("projection (what NT-Xent compares)", "projection")
+        self.space_combo.addItem(PROJECTION_TEXT, "projection")
         self.space_combo.addItem("encoder features", "encoder")
         self.new_button = QPushButton("New batch")
         self.new_button.setToolTip("Draw other images and other augmentations")
@@ -86,9 +89,8 @@ class AffinityViewer(RunViewer):
         self.dividers = self.plot.plot(connect="pairs")  # view 1 | view 2, across and down
         self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=COLOUR_MAP, interactive=False, label="cosine")
         self.colour_bar.setImageItem(self.image, insert_in=self.plot)
-        self.hover = QLabel("Hover a cell for its similarity.")
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
+        self.hover = wrapping_label("Hover a cell for its similarity.")
+        self.summary = wrapping_label()
 
         self.body.addLayout(controls)
         self.body.addWidget(self.strip)
@@ -103,6 +105,10 @@ class AffinityViewer(RunViewer):
 
     # -- computing -------------------------------------------------------------------------
     def reload(self) -> None:
+        if self.matrix is not None and self.matrix_run != self.run_dir:  # another run: offer its projection
+            self._show_space("projection")
+            with QSignalBlocker(self.space_combo):
+                self.space_combo.setCurrentIndex(self.space_combo.findData("projection"))
         self.compute()
 
     @Slot()
@@ -123,11 +129,27 @@ class AffinityViewer(RunViewer):
             matrix = affinity_matrix(loaded.method, images, n, space=space, seed=seed, device=device_of(loaded))
             return matrix, chw_to_hwc(images[matrix.indices])
 
-        self.tasks.start(f"embedding two views of {n} images", work, self._computed)
+        self.tasks.start(f"embedding two views of {n} images", work, lambda result: self._computed(run_dir, result))
 
-    def _computed(self, result: tuple[AffinityMatrix, np.ndarray]) -> None:
+    def _computed(self, run_dir: str, result: tuple[AffinityMatrix, np.ndarray]) -> None:
         self.matrix, self.images = result
+        self.matrix_run = run_dir
+        self._show_space(self.matrix.space)
         self.redraw()
+
+    def _show_space(self, used: str) -> None:
+        """The Space box says the space the matrix is in: a method without a projection head (MAE) has
+        only its encoder's features, and the projection choice says so."""
+        projection = self.space_combo.findData("projection")
+        has_head = used == "projection" or self.space_combo.currentData() == "encoder"
+        self.space_combo.setItemText(projection, PROJECTION_TEXT if has_head else NO_HEAD_TEXT)
+        item = self.space_combo.model().item(projection)
+        if used != self.space_combo.currentData():
+            item.setEnabled(False)
+            with QSignalBlocker(self.space_combo):
+                self.space_combo.setCurrentIndex(self.space_combo.findData(used))
+        elif has_head:
+            item.setEnabled(True)
 
     # -- drawing ---------------------------------------------------------------------------
     def redraw(self) -> None:

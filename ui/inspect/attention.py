@@ -11,7 +11,6 @@ pick it.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -29,13 +28,10 @@ from ui.inspect.pictures import heat_rgba, icon, image_item, outline, paint
 from ui.inspect.plot_style import image_view_box, style_canvas
 from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 MEAN = -1  # the head index that stands for the mean over heads
 THUMB = 44
-
-
-def is_vit_run(info: RunInfo) -> bool:
-    return info.backbone is None or BackboneConfig(name=info.backbone).is_vit
 
 
 def hex_rgb(colour: str) -> tuple[int, int, int]:
@@ -46,14 +42,15 @@ class AttentionViewer(ProbeViewer):
     """Last-block CLS→patch attention of a ViT run's probe images, per head and epoch."""
 
     reading = "reading the attention maps of epoch {epoch}"
+    needs = "a ViT backbone (its attention is what is drawn)"
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.arrays: dict[str, np.ndarray] | None = None  # the epoch on show
         self.image_index = 0
         self.head = MEAN
         self.fraction = DEFAULT_MASS
         self.jaccard: dict[str, float] = {}
-        super().__init__(runs_root, accepts=is_vit_run, parent=parent)
+        super().__init__(parent)
 
         self.head_combo = QComboBox()
         self.head_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -98,8 +95,7 @@ class AttentionViewer(ProbeViewer):
         self.head_labels: list[pg.LabelItem] = []
         self.canvas.scene().sigMouseClicked.connect(self._clicked)
 
-        self.score = QLabel()
-        self.score.setWordWrap(True)
+        self.score = wrapping_label()
 
         self.body.addLayout(controls)
         self.body.addWidget(self.images)
@@ -114,6 +110,9 @@ class AttentionViewer(ProbeViewer):
         self.restyle()
 
     # -- reading the run -------------------------------------------------------------------
+    def accepts(self, info: RunInfo) -> bool:
+        return info.backbone is None or BackboneConfig(name=info.backbone).is_vit
+
     def reload(self) -> None:
         self.set_probe_epochs([e for e, _ in list_probes(self.run_dir)],
                               "No probe files yet: a run writes one at the end of each epoch "

@@ -26,6 +26,7 @@ from torch import nn
 from labbench.losses import alignment, nt_xent, uniformity
 from ui.inspect.plot_style import ThemedWidget, class_colour, style_canvas, style_plot
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 INPUT_DIM = 8
 HIDDEN = 32
@@ -35,8 +36,8 @@ CENTRE_SCALE = 1.5     # spread of the class centres
 LEARNING_RATE = 0.01
 TICK_MS = 40
 STEPS_PER_TICK = 2
-#: points are drawn at radius 1 ± this (fixed per point) so that points on top of each other stay visible
-RADIAL_JITTER = 0.06
+#: points are drawn half transparent, so that many on one spot show as a denser colour
+POINT_ALPHA = 150
 
 
 class ContrastiveToy:
@@ -106,7 +107,6 @@ class ContrastiveSimulator(ThemedWidget):
         super().__init__(parent)
         self.seed = seed
         self.toy = ContrastiveToy(seed=seed)
-        self._radius = 1.0 + RADIAL_JITTER * np.random.default_rng(seed).uniform(-1, 1, 1024)
         self.timer = QTimer(self)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self.tick)
@@ -122,8 +122,8 @@ class ContrastiveSimulator(ThemedWidget):
         theta = np.linspace(0, 2 * np.pi, 241)
         self.circle = self.circle_plot.plot(np.cos(theta), np.sin(theta))
         self.scatter = pg.ScatterPlotItem(size=8, pen=None)
-        self.scatter.setToolTip("Each dot is one input, coloured by its hidden class (the model never sees it); "
-                                "dots are spread a little off the circle so that overlapping ones stay visible")
+        self.scatter.setToolTip("Each dot is one input where the model puts it on the unit circle, coloured by its "
+                                "hidden class (the model never sees it); where dots pile up the colour deepens")
         self.circle_plot.addItem(self.scatter)
         self.loss_plot = self.canvas.addPlot(row=0, col=1)
         self.loss_plot.setLabel("bottom", "step")
@@ -132,7 +132,7 @@ class ContrastiveSimulator(ThemedWidget):
         self.canvas.ci.layout.setColumnStretchFactor(0, 3)
         self.canvas.ci.layout.setColumnStretchFactor(1, 2)
 
-        self.readout = QLabel()
+        self.readout = wrapping_label()
         self.tau_slider = _log_slider("Temperature τ of NT-Xent (log scale)")
         self.tau_label = QLabel()
         self.aug_slider = _log_slider("Augmentation strength: std of the noise added to each view's input "
@@ -233,8 +233,7 @@ class ContrastiveSimulator(ThemedWidget):
 
     # -- drawing ---------------------------------------------------------------------------
     def _redraw(self) -> None:
-        z = self.toy.embeddings() * self._radius[: len(self.toy.labels), None]
-        self.scatter.setData(pos=z, brush=self._brushes)
+        self.scatter.setData(pos=self.toy.embeddings(), brush=self._brushes)
         losses = np.asarray(self.toy.losses)
         self.loss_curve.setData(np.arange(1, len(losses) + 1), losses)
         align, unif = self.toy.quality()
@@ -251,6 +250,10 @@ class ContrastiveSimulator(ThemedWidget):
         style_plot(self.loss_plot, "Loss")
         self.circle.setPen(pg.mkPen(theme.muted, width=1))
         self.loss_curve.setPen(pg.mkPen(theme.highlight, width=2))
-        palette = [pg.mkBrush(class_colour(c)) for c in range(int(self.toy.labels.max()) + 1)]
+        palette = []
+        for c in range(int(self.toy.labels.max()) + 1):
+            colour = class_colour(c)
+            colour.setAlpha(POINT_ALPHA)
+            palette.append(pg.mkBrush(colour))
         self._brushes = [palette[c] for c in self.toy.labels.tolist()]
         self._redraw()

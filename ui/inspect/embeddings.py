@@ -10,17 +10,18 @@ and only the projection is recomputed when another one is chosen
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
 import torch
 from PySide6.QtCore import QPointF, QSize, Qt, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QComboBox, QFrame, QHBoxLayout, QLabel, QListView, QListWidget, QListWidgetItem, QPushButton, QSpinBox,
-    QVBoxLayout, QWidget,
+    QTabWidget, QVBoxLayout, QWidget,
 )
 
 from labbench.evaluate.features import extract_features
@@ -30,6 +31,7 @@ from ui.inspect.plot_style import class_colour, style_canvas, style_plot
 from ui.inspect.run_cache import RUNS, device_of
 from ui.inspect.run_viewer import RunViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 PROJECTION_TITLES = {"pca": "PCA", "tsne": "t-SNE", "umap": "UMAP"}
 DEFAULT_POINTS = 20000
@@ -90,13 +92,16 @@ class HoverCard(QFrame):
 class EmbeddingViewer(RunViewer):
     """Encoder features of a run's eval split, projected to 2-D, with hover, retrieval and region lists."""
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    NO_QUERY = "Click a point: its nearest neighbours in feature space appear here."
+    NO_REGION = "Press Select region, then drag and resize the rectangle: the images inside it appear here."
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.data: FeatureSet | None = None
         self.projection: Projection | None = None
         self.query: int | None = None
         self.neighbours: tuple[np.ndarray, np.ndarray] | None = None
         self.region: np.ndarray = np.empty(0, dtype=np.int64)  # rows inside the rectangle
-        super().__init__(runs_root, parent=parent)
+        super().__init__(parent)
 
         self.method_combo = QComboBox()
         for name in PROJECTIONS:
@@ -132,33 +137,37 @@ class EmbeddingViewer(RunViewer):
         self.plot.addItem(self.scatter)
         self.marks = pg.ScatterPlotItem(size=13, brush=None)  # the clicked point and its neighbours
         self.plot.addItem(self.marks)
-        self.legend = pg.LegendItem(offset=(-8, 8), labelTextSize="8pt")
-        self.legend.setParentItem(self.plot.getViewBox())
         self.roi = pg.RectROI((0, 0), (1, 1), removable=False)
         self.roi.hide()
         self.plot.addItem(self.roi)
         self.card = HoverCard(self.plot_widget)
+        self.classes = wrapping_label(rich=True)  # the colour key, beside the plot rather than over its points
+        self.caption = wrapping_label()
 
+        # Below the plot, one strip of fixed height: the clicked point's neighbours, or the region's images.
+        # Switching between them never takes height from the scatter.
         self.retrieval = QListWidget()
         self._icon_strip(self.retrieval, THUMB, wrap=False)
-        self.retrieval.setFixedHeight(THUMB + 44)
-        self.retrieval_title = QLabel("Click a point: its nearest neighbours in feature space appear here.")
-        self.region_title = QLabel()
+        self.retrieval_title = wrapping_label(self.NO_QUERY)
+        self.region_title = wrapping_label(self.NO_REGION)
         self.region_list = QListWidget()
         self._icon_strip(self.region_list, 40, wrap=True)
-        self.region_list.setMaximumHeight(2 * 40 + 16)
-        self.region_title.hide()
-        self.region_list.hide()
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
+        self.results = QTabWidget()
+        for title, heading, strip in (("Nearest neighbours", self.retrieval_title, self.retrieval),
+                                      ("Region", self.region_title, self.region_list)):
+            page = QWidget()
+            column = QVBoxLayout(page)
+            column.setContentsMargins(2, 2, 2, 2)
+            column.addWidget(heading)
+            column.addWidget(strip, 1)
+            self.results.addTab(page, title)
+        self.results.setFixedHeight(THUMB + 110)
 
         self.body.addLayout(controls)
+        self.body.addWidget(self.classes)
         self.body.addWidget(self.plot_widget, 1)
         self.body.addWidget(self.caption)
-        self.body.addWidget(self.retrieval_title)
-        self.body.addWidget(self.retrieval)
-        self.body.addWidget(self.region_title)
-        self.body.addWidget(self.region_list)
+        self.body.addWidget(self.results)
 
         self.scatter.sigHovered.connect(self._hovered)
         self.scatter.sigClicked.connect(self._clicked)
@@ -248,6 +257,7 @@ class EmbeddingViewer(RunViewer):
         self.query, self.neighbours = None, None
         self.marks.setData([])
         self.retrieval.clear()
+        self.retrieval_title.setText(self.NO_QUERY)  # the old neighbours are gone: so is their caption
         self._draw_points()
         self.plot.autoRange()
         d = self.data
@@ -272,16 +282,14 @@ class EmbeddingViewer(RunViewer):
         self._fill_legend()
 
     def _fill_legend(self) -> None:
-        self.legend.clear()
         if self.data is None or self.data.labels is None:
+            self.classes.setText("")
+            self.classes.hide()
             return
-        fg = current_theme().plot_foreground
-        for c in np.unique(self.data.labels):
-            name = self.data.class_name(int(c))
-            sample = pg.ScatterPlotItem(size=8, pen=None, brush=class_colour(c) if c >= 0 else current_theme().muted)
-            self.legend.addItem(sample, name)
-        self.legend.setLabelTextColor(fg)
-        self.legend.setBrush(pg.mkBrush(current_theme().plot_background + "d0"))
+        self.classes.setText(" &nbsp; ".join(
+            f"<span style='color:{(class_colour(c) if c >= 0 else QColor(current_theme().muted)).name()}'>●</span>"
+            f"&nbsp;{html.escape(self.data.class_name(int(c)))}" for c in np.unique(self.data.labels)))
+        self.classes.show()
 
     def caption_of(self, row: int) -> str:
         d = self.data
@@ -311,6 +319,7 @@ class EmbeddingViewer(RunViewer):
         self.marks.setData(pos=self.projection.points[np.concatenate([[row], idx])],
                            pen=[pg.mkPen(theme.text, width=2)] + [pg.mkPen(theme.warning, width=2)] * len(idx))
         self.retrieval.clear()
+        self.results.setCurrentIndex(0)
         query = QListWidgetItem(icon(self.data.images[row], THUMB), f"query\n{self.caption_of(row)}")
         query.setToolTip("the clicked image")
         self.retrieval.addItem(query)
@@ -332,10 +341,13 @@ class EmbeddingViewer(RunViewer):
     @Slot(bool)
     def set_region_mode(self, on: bool) -> None:
         self.roi.setVisible(on)
-        self.region_title.setVisible(on)
-        self.region_list.setVisible(on)
+        self.results.setCurrentIndex(1 if on else 0)
         if on:
             self._place_roi()
+        else:
+            self.region = np.empty(0, dtype=np.int64)
+            self.region_list.clear()
+            self.region_title.setText(self.NO_REGION)
 
     def _place_roi(self) -> None:
         (x0, x1), (y0, y1) = self.plot.viewRange()

@@ -14,15 +14,16 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSpinBox, QSplitter,
+    QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QPushButton, QSpinBox, QSplitter,
     QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget,
 )
 
-from labbench.runs import list_runs
 from labbench.scoring import PROTOCOL_TITLES, PROTOCOLS, EvalResult, TableRow, evaluate_run, read_eval, results_table
 from ui.inspect.plot_style import ThemedWidget
 from ui.inspect.task_bar import TaskBar
+from ui.runs_model import RunsModel
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 COLUMNS = ("Run", "Method", "Backbone", "Data", "Epochs", "k-NN %", "Linear %", "Fine-tune %")
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -33,13 +34,14 @@ def percent(value: float | None) -> str:
 
 
 class EvaluationView(ThemedWidget):
-    """The results table across runs, one run's details, and buttons to evaluate the selected run."""
+    """The results table across the window's runs, one run's details, and buttons to evaluate the selected run."""
 
     evaluated = Signal(object)  # EvalResult
+    run_selected = Signal(str)  # a run row chosen in the table
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    def __init__(self, runs: RunsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runs_root = Path(runs_root) if runs_root is not None else None
+        self.model = runs
         self.rows: list[TableRow] = []
         self.paths: list[str | None] = []  # per table row: the run folder, None for a baseline
 
@@ -49,10 +51,11 @@ class EvaluationView(ThemedWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
-        self.notes.setProperty("role", "muted")
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)  # two runs must never read alike
+        self.table.setWordWrap(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.notes = wrapping_label(role="muted")
         self.details = QTextBrowser()
         self.details.setPlaceholderText("Select a run to see its scores against the baselines.")
 
@@ -62,7 +65,6 @@ class EvaluationView(ThemedWidget):
                                           "weight decay chosen on a held-out split")
         self.buttons["finetune"].setToolTip("Encoder and a linear head trained together (the slowest)")
         self.all_button = QPushButton("Run all three")
-        self.refresh_button = QPushButton("Refresh")
         self.baselines_box = QCheckBox("with baselines")
         self.baselines_box.setChecked(True)
         self.baselines_box.setToolTip("Also score the untrained backbone and raw pixels the same way")
@@ -85,7 +87,6 @@ class EvaluationView(ThemedWidget):
         controls.addWidget(self.max_train)
         controls.addWidget(self.epochs)
         controls.addStretch(1)
-        controls.addWidget(self.refresh_button)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         left = QWidget()
         left_layout = QVBoxLayout(left)
@@ -106,38 +107,44 @@ class EvaluationView(ThemedWidget):
         for protocol, button in self.buttons.items():
             button.clicked.connect(lambda _c=False, p=protocol: self.evaluate([p]))
         self.all_button.clicked.connect(lambda: self.evaluate(list(PROTOCOLS)))
-        self.refresh_button.clicked.connect(self.refresh)
+        runs.changed.connect(self._runs_changed)
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self._selection_changed()
-        self._listed = False  # the runs are read when the view is first shown
+        self._stale = True  # the table is read when the view is (next) shown
+        self._followed: str | None = None  # the run the Inspect window follows
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().showEvent(event)
-        if not self._listed:
+        if self._stale:
             self.refresh()
+
+    @Slot()
+    def _runs_changed(self) -> None:
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
 
     # -- the table -------------------------------------------------------------------------
     @Slot()
     def refresh(self) -> None:
         """Read every run's eval.json again, keeping the selected run selected."""
         selected = self.selected_run()
-        self._listed = True
-        runs = [str(info.path) for info in list_runs(self.runs_root)] if self.runs_root is not None else []
+        self._stale = False
+        runs = self.model.paths()
         self.rows = results_table(runs)
         self.paths = runs + [None] * (len(self.rows) - len(runs))
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.rows))
         for r, row in enumerate(self.rows):
             self._fill(r, row)
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.blockSignals(False)
         notes = list(dict.fromkeys(row.caveat for row in self.rows if row.caveat))
         self.notes.setText("\n".join(f"* {note}" for note in notes))
         self.notes.setVisible(bool(notes))
-        if selected is not None:
-            self.select_run(selected)
-        self._selection_changed()
+        if (target := self._followed or selected) is not None:
+            self.select_run(target)
+        self._selection_changed(announce=False)
 
     def _fill(self, r: int, row: TableRow) -> None:
         knn = percent(row.knn)
@@ -159,20 +166,33 @@ class EvaluationView(ThemedWidget):
             elif c == 5 and row.caveat:
                 item.setToolTip(row.caveat)
             item.setData(PATH_ROLE, self.paths[r])
+            if c == 0 and self.paths[r] is not None:
+                item.setToolTip(self.paths[r])
             self.table.setItem(r, c, item)
 
     def selected_run(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
         return self.paths[rows[0].row()] if rows else None
 
+    def set_run(self, run_dir: str | Path) -> None:
+        """The run the Inspect window follows: its row is selected (once the table is read)."""
+        self._followed = str(Path(run_dir))
+        self.select_run(run_dir)
+
     def select_run(self, run_dir: str | Path) -> None:
+        """Select ``run_dir``'s row (the Inspect run bar's run), without announcing it back."""
         key = str(Path(run_dir))
-        if key in self.paths:
+        if key in self.paths and key != self.selected_run():
+            self.table.blockSignals(True)
             self.table.selectRow(self.paths.index(key))
+            self.table.blockSignals(False)
+            self._selection_changed(announce=False)
 
     @Slot()
-    def _selection_changed(self) -> None:
+    def _selection_changed(self, announce: bool = True) -> None:
         run = self.selected_run()
+        if announce and run is not None:
+            self.run_selected.emit(run)
         for button in (*self.buttons.values(), self.all_button):
             button.setEnabled(run is not None)
         result = read_eval(run) if run is not None else None

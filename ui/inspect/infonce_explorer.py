@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QSpinBo
 from labbench.losses import info_nce_from_similarities
 from ui.inspect.plot_style import ThemedWidget, style_canvas, style_plot
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 MAX_NEGATIVES = 12
 TAU_RANGE = (0.01, 2.0)
@@ -75,9 +76,7 @@ class InfoNCEExplorer(ThemedWidget):
         self.canvas.ci.layout.setColumnStretchFactor(0, 3)
         self.canvas.ci.layout.setColumnStretchFactor(1, 2)
 
-        self.readout = QLabel()
-        self.readout.setTextFormat(Qt.TextFormat.RichText)
-        self.readout.setWordWrap(True)
+        self.readout = wrapping_label(rich=True)
 
         self.tau_slider = QSlider(Qt.Orientation.Horizontal)
         self.tau_slider.setRange(0, TAU_STEPS)
@@ -143,6 +142,18 @@ class InfoNCEExplorer(ThemedWidget):
         """The InfoNCE loss of the current picture, from the engine's own function."""
         pos, negs = self._logits()
         return float(info_nce_from_similarities(pos, negs, self._tau))
+
+    def mutual_information_bound(self) -> float:
+        """InfoNCE's lower bound on the mutual information, I ≥ log(K+1) − L (van den Oord et al. 2018, §2.3);
+        never below 0, which a mutual information cannot be."""
+        return max(0.0, math.log(self._count + 1) - self.loss())
+
+    def _bound_text(self, loss: float) -> str:
+        chance = math.log(self._count + 1)
+        if loss <= chance:
+            return f"bound on mutual information: I ≥ log(K+1) − L = {chance - loss:.3f} nats"
+        return ("bound on mutual information: I ≥ 0 — the loss is above chance level, so log(K+1) − L "
+                "says nothing here")
 
     def probabilities(self) -> np.ndarray:
         """Softmax over the positive then each negative (k+1 values summing to 1)."""
@@ -248,8 +259,7 @@ class InfoNCEExplorer(ThemedWidget):
             f"<b>L = −log e<sup>s⁺/τ</sup> / (e<sup>s⁺/τ</sup> + Σ e<sup>s⁻/τ</sup>) = {loss:.4f}</b>"
             f" &nbsp; p(positive) = {probs[0]:.3f}"
             f" &nbsp; hardest negative n{hardest + 1}: p = {probs[hardest + 1]:.3f}<br>"
-            f"chance level log(K+1) = {math.log(k + 1):.3f} &nbsp; "
-            f"bound on mutual information: I ≥ log(K+1) − L = {math.log(k + 1) - loss:.3f} nats"
+            f"chance level log(K+1) = {math.log(k + 1):.3f} &nbsp; {self._bound_text(loss)}"
         )
         self.changed.emit(loss)
 

@@ -3,7 +3,6 @@ each read once in the background and drawn when its epoch is still the one chose
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +10,6 @@ from PySide6.QtCore import QSignalBlocker, Slot
 from PySide6.QtWidgets import QWidget
 
 from labbench.evaluate.probes import list_probes, read_probes
-from labbench.runs import RunInfo
 from ui.inspect.epoch_scrubber import EpochScrubber
 from ui.inspect.run_viewer import RunViewer
 
@@ -23,10 +21,9 @@ class ProbeViewer(RunViewer):
     #: the task bar's line while a probe file is read
     reading = "reading the probe file of epoch {epoch}"
 
-    def __init__(self, runs_root: str | Path | None, accepts: Callable[[RunInfo], bool] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None) -> None:
         self._probes: dict[tuple[str, int], Any] = {}
-        super().__init__(runs_root, accepts, parent)
+        super().__init__(parent)
         self.scrubber = EpochScrubber()
         self.scrubber.epoch_changed.connect(self.show_epoch)
 

@@ -10,7 +10,6 @@ image's loss (the training loss: MSE on the masked patches).
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -27,16 +26,13 @@ from ui.inspect.plot_style import image_view_box, style_canvas
 from ui.inspect.run_cache import RUNS, device_of
 from ui.inspect.probe_viewer import ProbeViewer
 from ui.theme import current_theme
+from ui.widgets.labels import wrapping_label
 
 GAP = 2  # pixels between the pictures of the mosaic
 ROWS_PER_BLOCK = 4
 LOSS_SPACE = 1.8  # panel widths right of each block, where the losses are written
 DEBOUNCE_MS = 150
 TITLES = {"original": "original", "masked": "masked", "reconstruction": "reconstruction", "pasted": "pasted"}
-
-
-def has_decoder(info: RunInfo) -> bool:
-    return info.method is None or hasattr(METHODS.get(info.method), "reconstruct")
 
 
 def row_origins(count: int, h: int, w: int) -> list[tuple[int, int]]:
@@ -65,12 +61,14 @@ class ReconstructionViewer(ProbeViewer):
 
     reading = "reading the reconstructions of epoch {epoch}"
 
-    def __init__(self, runs_root: str | Path | None, parent: QWidget | None = None) -> None:
+    needs = "a masked-image model with a decoder, such as MAE"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
         self.pictures: dict[str, np.ndarray] | None = None  # panel name -> K×H×W×3 uint8, "loss" -> K
         self.source = ""
         self.train_ratio = 0.75
         self.seed = MASK_SEED
-        super().__init__(runs_root, accepts=has_decoder, parent=parent)
+        super().__init__(parent)
 
         self.ratio_slider = QSlider(Qt.Orientation.Horizontal)
         self.ratio_slider.setRange(5, 95)
@@ -92,8 +90,7 @@ class ReconstructionViewer(ProbeViewer):
         self.box.addItem(self.mosaic_item)
         self.titles: list[pg.TextItem] = []  # the panel names above each block
         self.loss_items: list[pg.TextItem] = []
-        self.caption = QLabel()
-        self.caption.setWordWrap(True)
+        self.caption = wrapping_label()
         self.body.addLayout(controls)
         self.body.addWidget(self.canvas, 1)
         self.body.addWidget(self.caption)
@@ -109,6 +106,9 @@ class ReconstructionViewer(ProbeViewer):
         self.restyle()
 
     # -- stored probes ---------------------------------------------------------------------
+    def accepts(self, info: RunInfo) -> bool:
+        return info.method is None or hasattr(METHODS.get(info.method), "reconstruct")
+
     def reload(self) -> None:
         self.train_ratio = float(getattr(load_run_config(self.run_dir).method, "mask_ratio", self.train_ratio))
         self._set_ratio_slider(self.train_ratio)

@@ -6,29 +6,14 @@ slider or picks another run never waits for work they no longer want.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
-from shiboken6 import isValid
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
-from ui.tasks import BackgroundTask, Progress
-
-#: a finished job's QObject is deleted only this long after it ended: the pool thread that emitted its
-#: last signal may still be inside that emit when the GUI thread has already handled it
-DELETE_AFTER_S = 5.0
-#: every job's QObject, (ended at | None while running, task). Jobs have no Qt parent, so closing an
-#: inspector while its job runs never deletes an object a pool thread is about to signal from.
-_JOBS: list[list] = []
-
-
-def _delete_finished_jobs() -> None:
-    now = time.monotonic()
-    for job in [j for j in _JOBS if j[0] is not None and now - j[0] > DELETE_AFTER_S]:
-        job[1].deleteLater()
-        _JOBS.remove(job)
+from ui.tasks import Progress, Task, TaskRunner
+from ui.widgets.labels import wrapping_label
 
 
 class TaskBar(QWidget):
@@ -38,10 +23,8 @@ class TaskBar(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._task: BackgroundTask | None = None
-        self.status = QLabel()
-        self.status.setProperty("role", "muted")
-        self.status.setWordWrap(True)
+        self.runner = TaskRunner(self, max_running=2, latest_wins=True)
+        self.status = wrapping_label(role="muted")
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(220)
         self.bar.setTextVisible(True)
@@ -55,74 +38,58 @@ class TaskBar(QWidget):
         row.addWidget(self.cancel_button)
         self._show_busy(False)
 
-    def start(self, description: str, work: Callable[[Progress], Any],
-              on_done: Callable[[Any], None]) -> BackgroundTask:
+    def start(self, description: str, work: Callable[[Progress], Any], on_done: Callable[[Any], None]) -> Task:
         """Run ``work`` (cancelling the job before it); ``on_done(result)`` runs in the GUI thread."""
-        self.cancel()
-        _delete_finished_jobs()
-        held = [work]  # released when the job ends, so its data does not live as long as the task object
-        task = BackgroundTask(lambda progress: held[0](progress))
-        job = [None, task]
-        _JOBS.append(job)
-        self._task = task
-        task.progress.connect(lambda done, total: self._progress(task, done, total))
-        task.succeeded.connect(lambda result: self._ended(job, held, "", on_done, result))
-        task.failed.connect(lambda message: self._ended(job, held, message))
-        task.cancelled.connect(lambda: self._ended(job, held, "cancelled"))
-        self.status.setProperty("role", "muted")
-        self.status.setText(description + "…")
-        self._restyle_status()
+        self.show_message(description + "…")
         self.bar.setRange(0, 0)  # busy until the first report says how much there is
         self._show_busy(True)
-        task.start()
-        return task
+        return self.runner.submit(work, lambda result: self._done(on_done, result), failed=self._failed,
+                                  progress=self._progress, cancelled=self._cancelled)
 
     def is_busy(self) -> bool:
-        return self._task is not None
+        return self.runner.is_busy()
 
     @Slot()
     def cancel(self) -> None:
         """Ask the running job to stop; its result, if it still comes, is dropped."""
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
-            self.status.setText("cancelled")
-            self._show_busy(False)
-            self.idle.emit()
+        if self.runner.is_busy():
+            self.runner.cancel_all()
+            self._end("cancelled")
 
     def show_message(self, text: str, error: bool = False) -> None:
         """A line of status (an error in the theme's error colour)."""
         self.status.setProperty("role", "error" if error else "muted")
         self.status.setText(text)
-        self._restyle_status()
+        self.status.style().unpolish(self.status)
+        self.status.style().polish(self.status)
 
-    def _progress(self, task: BackgroundTask, done: int, total: int) -> None:
-        if isValid(self) and task is self._task and total > 0:
+    def _progress(self, done: int, total: int) -> None:
+        if total > 0:
             self.bar.setRange(0, total)
             self.bar.setValue(done)
 
-    def _ended(self, job: list, held: list, message: str, on_done: Callable[[Any], None] | None = None,
-               result: Any = None) -> None:
-        held.clear()
-        job[0] = time.monotonic()
-        if not isValid(self) or job[1] is not self._task:
-            return  # a job that was cancelled or replaced, or whose inspector was closed
-        self._task = None
+    def _done(self, on_done: Callable[[Any], None], result: Any) -> None:
+        self._end("")
+        try:
+            on_done(result)
+        except Exception as err:  # noqa: BLE001 — a drawing bug must not take the window down
+            self.show_message(f"could not show the result: {type(err).__name__}: {err}", error=True)
+
+    def _failed(self, message: str) -> None:
+        self._end(message, error=True)
+
+    def _cancelled(self) -> None:
+        if not self.bar.isHidden():  # replaced by a newer job, or cancelled here (then already said)
+            self._end("cancelled")
+
+    def _end(self, message: str, error: bool = False) -> None:
+        """A job ended; unless a newer one runs on (whose line stays), say how."""
+        if self.runner.is_busy():
+            return
         self._show_busy(False)
-        if on_done is not None:
-            self.status.setText("")
-            try:
-                on_done(result)
-            except Exception as err:  # noqa: BLE001 — a drawing bug must not take the window down
-                self.show_message(f"could not show the result: {type(err).__name__}: {err}", error=True)
-        else:
-            self.show_message(message, error=message != "cancelled")
+        self.show_message(message, error)
         self.idle.emit()
 
     def _show_busy(self, busy: bool) -> None:
         self.bar.setVisible(busy)
         self.cancel_button.setVisible(busy)
-
-    def _restyle_status(self) -> None:
-        self.status.style().unpolish(self.status)
-        self.status.style().polish(self.status)

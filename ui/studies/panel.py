@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar,
-    QPushButton, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QPushButton, QSizePolicy, QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from labbench.cli.progress import format_eta
@@ -63,6 +63,9 @@ class StudiesPanel(QDockWidget):
         choose = QHBoxLayout()
         self.chooser = QComboBox()
         self.chooser.setToolTip("The lecture's claims that ship with labbench")
+        # as wide as the panel is, not as its longest title: the panel must fit a laptop screen
+        self.chooser.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.chooser.setMinimumContentsLength(16)
         for name in study_names():
             try:
                 title = load_study(name).title
@@ -78,7 +81,7 @@ class StudiesPanel(QDockWidget):
         choose.addWidget(self.open_results_button)
         layout.addLayout(choose)
 
-        self.title_label = QLabel()
+        self.title_label = self._wrapped()
         self.title_label.setStyleSheet("font-weight: bold; font-size: 11pt")
         self.claim_label = self._wrapped()
         self.lecture_label = self._wrapped()
@@ -92,7 +95,7 @@ class StudiesPanel(QDockWidget):
         self.budget.setRange(1, 100_000)
         self.budget.setToolTip("How long each run trains (a new study; an opened folder keeps its own)")
         plan.addWidget(self.budget)
-        self.plan_label = QLabel()
+        self.plan_label = self._wrapped()
         plan.addWidget(self.plan_label, 1)
         self.start_button = QPushButton("Start")
         self.stop_button = QPushButton("Stop")
@@ -130,6 +133,7 @@ class StudiesPanel(QDockWidget):
     def _wrapped() -> QLabel:
         label = QLabel()
         label.setWordWrap(True)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # wraps, never widens
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         return label
 

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.widgets.labels import wrapping_label
+
 INT_LIMIT = 2**31 - 1
 FLOAT_LIMIT = 1e12
 
@@ -41,6 +43,13 @@ def bounds(info: FieldInfo) -> tuple[float | None, float | None]:
         elif isinstance(m, at.Le | at.Lt):
             high = m.le if isinstance(m, at.Le) else m.lt
     return low, high
+
+
+def mark_invalid(widget: QWidget, invalid: bool) -> None:
+    """Give ``widget`` the theme's red border (``invalid`` property) or take it away."""
+    widget.setProperty("invalid", invalid)
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
 
 
 class FloatSpinBox(QDoubleSpinBox):
@@ -302,9 +311,7 @@ class SchemaForm(QWidget):
             box.setContentsMargins(0, 0, 0, 0)
             box.setSpacing(1)
             box.addWidget(editor.widget)
-            error = QLabel()
-            error.setProperty("role", "error")
-            error.setWordWrap(True)
+            error = wrapping_label(role="error")
             error.hide()
             box.addWidget(error)
             label = QLabel(field_label(name))
@@ -344,9 +351,7 @@ class SchemaForm(QWidget):
             label.setText(reason)
             label.setVisible(bool(reason))
             for w in self._editors[name].focus_widgets():
-                w.setProperty("invalid", bool(reason))
-                w.style().unpolish(w)
-                w.style().polish(w)
+                mark_invalid(w, bool(reason))
 
     def error(self, name: str) -> str:
         return self._errors[name].text()

@@ -1,25 +1,23 @@
 """A list model of dataset images whose thumbnails are made lazily, off the GUI thread, and cached.
 
-The view asks for a thumbnail only when a row becomes visible; the request goes to a small
-worker pool that serves the newest requests first (fast scrolling leaves old ones behind), and
-the finished QImage comes back as a queued signal. Nothing is made up front, so 100 000 images
+The view asks for a thumbnail only when a row becomes visible; the request becomes a task of a
+:class:`~ui.tasks.TaskRunner` that serves the newest requests first (fast scrolling leaves old
+ones behind), and the finished QImage comes back on the GUI thread. Nothing is made up front, so 100 000 images
 cost one index array, not 100 000 pixmaps.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from PySide6.QtCore import (
-    QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QRunnable, QSize, Qt, QThreadPool,
-    Signal, Slot,
-)
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QObject, QPersistentModelIndex, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPixmap
 
+from ui.tasks import TaskRunner
 from ui.widgets.image_view import tensor_to_qimage
 
 if TYPE_CHECKING:
@@ -27,62 +25,29 @@ if TYPE_CHECKING:
 
 
 class ThumbnailLoader(QObject):
-    """Makes thumbnails of ``images[i]`` in a thread pool, newest request first."""
-
-    ready = Signal(int, int, object)  # generation, dataset index, QImage
+    """Makes thumbnails of ``images[i]`` off the GUI thread, newest request first; at most
+    ``max_pending`` wait, the oldest are dropped (scrolled past long ago)."""
 
     def __init__(self, size: int, max_pending: int = 1024, workers: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.size = size
         self.made = 0
         self._images: torch.Tensor | None = None
-        self._generation = 0
-        self._pending: deque[tuple[int, int]] = deque()
-        self._max_pending = max_pending
-        self._lock = threading.Lock()
-        self._active = 0
-        self._workers = workers
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(workers)
+        self.runner = TaskRunner(self, max_running=workers, newest_first=True, max_pending=max_pending)
 
-    @property
-    def generation(self) -> int:
-        return self._generation
+    def set_images(self, images: torch.Tensor | None) -> None:
+        """Start over with another set of images; thumbnails of the old set are never delivered."""
+        self.runner.cancel_all()
+        self._images = images
 
-    def set_images(self, images: torch.Tensor | None) -> int:
-        """Start over with another set of images; results for the old set are ignored."""
-        with self._lock:
-            self._images = images
-            self._generation += 1
-            self._pending.clear()
-            return self._generation
-
-    def request(self, index: int) -> int | None:
-        """Queue a thumbnail; returns the index of the oldest request dropped to make room, if any."""
-        dropped = None
-        with self._lock:
-            self._pending.append((self._generation, index))
-            if len(self._pending) > self._max_pending:
-                dropped = self._pending.popleft()[1]
-            start = self._active < self._workers
-            if start:
-                self._active += 1
-        if start:
-            self._pool.start(_Drain(self))
-        return dropped
+    def request(self, index: int, ready: Callable[[QImage], None], dropped: Callable[[], None]) -> None:
+        """Make the thumbnail of ``index``: ``ready(image)``, or ``dropped()`` when it never will be."""
+        images = self._images
+        self.runner.submit(lambda _progress: self._make(images[index]), ready, cancelled=dropped)
 
     def wait(self) -> None:
         """Block until every queued thumbnail is made (tests, shutdown)."""
-        self._pool.waitForDone()
-
-    def _next(self) -> tuple[int, int, torch.Tensor] | None:
-        with self._lock:
-            while self._pending:
-                generation, index = self._pending.pop()  # newest first: what is on screen now
-                if generation == self._generation and self._images is not None:
-                    return generation, index, self._images
-            self._active -= 1
-            return None
+        self.runner.wait()
 
     def _make(self, image: torch.Tensor) -> QImage:
         qimage = tensor_to_qimage(image)
@@ -96,19 +61,6 @@ class ThumbnailLoader(QObject):
         return qimage.scaled(self.size, self.size, Qt.AspectRatioMode.KeepAspectRatio, mode)
 
 
-class _Drain(QRunnable):
-    """One pool worker: makes thumbnails until the request queue is empty."""
-
-    def __init__(self, loader: ThumbnailLoader) -> None:
-        super().__init__()
-        self.loader = loader
-
-    def run(self) -> None:
-        while (job := self.loader._next()) is not None:
-            generation, index, images = job
-            self.loader.ready.emit(generation, index, self.loader._make(images[index]))
-
-
 class ThumbnailModel(QAbstractListModel):
     """Rows are the dataset images that pass the class filter; decoration is the thumbnail."""
 
@@ -119,7 +71,7 @@ class ThumbnailModel(QAbstractListModel):
         super().__init__(parent)
         self.thumb_size = thumb_size
         self.loader = ThumbnailLoader(thumb_size, parent=self)
-        self.loader.ready.connect(self._on_ready)
+        self._generation = 0  # which image set a thumbnail belongs to
         self._images: ImageSet | None = None
         self._rows = np.zeros(0, dtype=np.int64)
         self._cache: OrderedDict[int, QPixmap] = OrderedDict()
@@ -137,6 +89,7 @@ class ThumbnailModel(QAbstractListModel):
         self._images = images
         self._cache.clear()
         self._requested.clear()
+        self._generation += 1
         self.loader.set_images(images.images if images is not None else None)
         self._rows = np.arange(len(images), dtype=np.int64) if images is not None else np.zeros(0, dtype=np.int64)
         self.endResetModel()
@@ -210,15 +163,13 @@ class ThumbnailModel(QAbstractListModel):
             return pixmap
         if i not in self._requested:
             self._requested.add(i)
-            dropped = self.loader.request(i)
-            if dropped is not None:  # scrolled past long ago: ask again if it comes back into view
-                self._requested.discard(dropped)
+            generation = self._generation
+            # dropped (scrolled past long ago): asked again if it comes back into view
+            self.loader.request(i, lambda image: self._on_ready(i, image),
+                                lambda: generation == self._generation and self._requested.discard(i))
         return self._placeholder
 
-    @Slot(int, int, object)
-    def _on_ready(self, generation: int, i: int, image: QImage) -> None:
-        if generation != self.loader.generation:
-            return
+    def _on_ready(self, i: int, image: QImage) -> None:
         self._requested.discard(i)
         self._cache[i] = QPixmap.fromImage(image)
         if len(self._cache) > self._cache_size:

@@ -14,10 +14,11 @@ from ui.inspect.affinity import AffinityViewer
 
 @pytest.fixture
 def viewer(qtbot, simclr_run):
-    widget = AffinityViewer(simclr_run.parent)
+    widget = AffinityViewer()
     qtbot.addWidget(widget)
     widget.resize(900, 800)
     widget.show()
+    widget.set_run(simclr_run)
     qtbot.waitUntil(lambda: widget.matrix is not None, timeout=20000)
     return widget
 
@@ -66,3 +67,16 @@ def test_cancel_keeps_the_matrix_on_show(viewer, qtbot):
     viewer.tasks.cancel()
     qtbot.wait(1000)
     assert viewer.matrix is before and viewer.tasks.status.text() == "cancelled"
+
+
+def test_a_run_without_a_projection_head_says_encoder_in_the_box_and_the_caption(viewer, qtbot, mae_run, simclr_run):
+    viewer.set_run(mae_run)
+    qtbot.waitUntil(lambda: viewer.matrix_run == str(mae_run) and not viewer.tasks.is_busy(), timeout=30000)
+    assert viewer.matrix.space == "encoder" and "encoder space" in viewer.summary.text()
+    assert viewer.space_combo.currentData() == "encoder"
+    projection = viewer.space_combo.findData("projection")
+    assert not viewer.space_combo.model().item(projection).isEnabled()
+    assert "no projection head" in viewer.space_combo.itemText(projection)
+    viewer.set_run(simclr_run)  # a run with a head: its projection is offered again
+    qtbot.waitUntil(lambda: viewer.matrix_run == str(simclr_run) and not viewer.tasks.is_busy(), timeout=30000)
+    assert viewer.space_combo.currentData() == "projection" and viewer.matrix.space == "projection"

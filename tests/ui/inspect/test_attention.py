@@ -10,10 +10,11 @@ from ui.inspect.attention import MEAN, AttentionViewer
 
 @pytest.fixture
 def viewer(qtbot, dino_run):
-    widget = AttentionViewer(dino_run.parent)
+    widget = AttentionViewer()
     qtbot.addWidget(widget)
     widget.resize(900, 700)
     widget.show()
+    widget.set_run(dino_run)
     qtbot.waitUntil(lambda: widget.arrays is not None, timeout=20000)
     return widget
 
@@ -66,9 +67,11 @@ def test_picking_another_image_and_epoch_redraws(viewer, qtbot):
     assert not viewer.scrubber.follow.isChecked()
 
 
-def test_runs_without_a_vit_are_not_offered(qtbot, simclr_run):
-    widget = AttentionViewer(simclr_run.parent)
+def test_a_run_without_a_vit_is_named_with_what_the_view_needs(qtbot, simclr_run):
+    widget = AttentionViewer()
     qtbot.addWidget(widget)
-    widget.picker.refresh()
-    assert widget.picker.listed and widget.picker.paths() == []
-    assert not widget.picker.select(simclr_run)
+    widget.show()
+    widget.set_run(simclr_run)
+    assert widget.content.isHidden()
+    assert "simclr on cnn" in widget.notice.text() and "needs a ViT backbone" in widget.notice.text()
+    assert not widget.tasks.is_busy()

@@ -67,3 +67,9 @@ def test_reset_starts_over_with_the_chosen_classes(simulator):
     assert int(simulator.toy.labels.max()) + 1 == 6
     assert simulator.toy.temperature == pytest.approx(0.5)
     assert len(simulator.scatter.getData()[0]) == 6 * 32
+
+
+def test_every_point_is_drawn_on_the_unit_circle_its_title_promises(simulator):
+    simulator.tick(3)
+    x, y = simulator.scatter.getData()
+    assert np.allclose(np.hypot(x, y), 1.0, atol=1e-5)

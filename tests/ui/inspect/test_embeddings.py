@@ -17,10 +17,11 @@ from ui.inspect.embeddings import EmbeddingViewer, FeatureSet
 
 @pytest.fixture
 def viewer(qtbot, simclr_run):
-    widget = EmbeddingViewer(simclr_run.parent)
+    widget = EmbeddingViewer()
     qtbot.addWidget(widget)
     widget.resize(900, 800)
     widget.show()
+    widget.set_run(simclr_run)
     qtbot.waitUntil(lambda: widget.projection is not None, timeout=30000)
     widget.grab()  # lay out and paint once, so screen positions are final
     return widget
@@ -42,7 +43,7 @@ def mouse(viewer, kind: QEvent.Type, where, button=Qt.MouseButton.NoButton) -> N
 
 
 def left_rows(viewer) -> list[int]:
-    """Rows from the leftmost point on: far from the legend (top right), which takes the mouse there."""
+    """Rows from the leftmost point on."""
     return np.argsort(viewer.projection.points[:, 0]).tolist()
 
 
@@ -50,7 +51,8 @@ def test_every_eval_image_is_one_point_coloured_by_class(viewer):
     n = len(viewer.data.features)
     assert n == len(viewer.projection.points) == len(viewer.scatter.data) > 10
     classes = np.unique(viewer.data.labels)
-    assert len(viewer.legend.items) == len(classes)
+    assert viewer.classes.text().count("●") == len(classes)  # the key, beside the plot: no legend over points
+    assert not any(isinstance(item, pg.LegendItem) for item in viewer.plot.scene().items())
     brushes = {viewer.scatter.data["brush"][i].color().name() for i in range(n)}
     assert len(brushes) == len(classes)
     assert f"{n:,} eval images" in viewer.caption.text()
@@ -131,3 +133,21 @@ def test_a_new_epoch_of_the_run_waits_for_compute(viewer):
     viewer.on_probe(ProbeEvent(3, 12, str(viewer.run_dir) + "/probes/epoch-0003.npz"))
     assert not viewer.tasks.is_busy()
     assert "press Compute" in viewer.tasks.status.text()
+
+
+def test_selecting_a_region_keeps_the_scatters_size(viewer, qtbot):
+    before = viewer.plot_widget.size()
+    points = viewer.projection.points
+    viewer.select_rect(*points.min(axis=0), *np.ptp(points, axis=0))
+    qtbot.wait(50)
+    assert viewer.plot_widget.size() == before
+    assert viewer.results.tabText(viewer.results.currentIndex()) == "Region"
+    assert viewer.minimumSizeHint().width() < 700  # the list of classes wraps, it does not widen the view
+
+
+def test_compute_again_clears_the_neighbours_and_their_caption(viewer, qtbot):
+    viewer.retrieve(0)
+    assert viewer.retrieval.count() > 1 and "Nearest neighbours of" in viewer.retrieval_title.text()
+    viewer.recompute()
+    qtbot.waitUntil(lambda: not viewer.tasks.is_busy(), timeout=30000)
+    assert viewer.retrieval.count() == 0 and viewer.retrieval_title.text() == viewer.NO_QUERY

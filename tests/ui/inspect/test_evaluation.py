@@ -5,9 +5,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from PySide6.QtCore import Qt
 
-from ui.inspect.evaluation import EvaluationView
 from labbench.scoring import CAVEATS, read_eval
+from ui.inspect.evaluation import EvaluationView
+from ui.runs_model import RunsModel
 
 
 @pytest.fixture
@@ -21,7 +23,7 @@ def runs(tmp_path, simclr_run, mae_run):
 
 @pytest.fixture
 def view(qtbot, runs):
-    widget = EvaluationView(runs[0])
+    widget = EvaluationView(RunsModel(runs[0]))
     qtbot.addWidget(widget)
     widget.resize(1000, 600)
     widget.show()
@@ -73,3 +75,12 @@ def test_cancel_leaves_no_result(view, qtbot, runs):
     qtbot.wait(500)
     assert read_eval(runs[1]) is None
     assert cell(view, runs[1].name, 7) == ""
+
+
+def test_run_names_are_shown_whole(view, runs):
+    view.refresh()
+    names = [view.table.item(r, 0).text() for r in range(view.table.rowCount())]
+    assert {runs[1].name, runs[2].name} <= set(names)
+    metrics = view.table.fontMetrics()
+    assert all(view.table.columnWidth(0) >= metrics.horizontalAdvance(name) for name in names)
+    assert view.table.textElideMode() == Qt.TextElideMode.ElideNone

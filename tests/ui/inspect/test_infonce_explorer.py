@@ -90,3 +90,15 @@ def test_switching_the_theme_restyles_the_plots(explorer, qtbot):
     finally:
         apply_theme(app, "dark")
     qtbot.waitUntil(lambda: explorer.circle.opts["pen"].color().name() == DARK.muted, timeout=3000)
+
+
+def test_the_mutual_information_bound_is_never_negative(explorer):
+    explorer.set_angles(0.0, math.pi, [0.05, -0.05, 0.1])  # the positive opposite, negatives on the anchor
+    explorer.set_temperature(0.1)
+    assert explorer.loss() > math.log(4)
+    assert explorer.mutual_information_bound() == 0.0
+    bound = explorer.readout.text().split("mutual information:")[1]
+    assert bound.startswith(" I ≥ 0 ") and "-" not in bound.split("—")[0]
+    explorer.show_lecture_example()
+    assert explorer.mutual_information_bound() == pytest.approx(math.log(4) - explorer.loss())
+    assert f"= {math.log(4) - explorer.loss():.3f} nats" in explorer.readout.text()

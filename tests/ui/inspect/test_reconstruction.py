@@ -10,10 +10,11 @@ from ui.inspect.reconstruction import PANELS, ReconstructionViewer
 
 @pytest.fixture
 def viewer(qtbot, mae_run):
-    widget = ReconstructionViewer(mae_run.parent)
+    widget = ReconstructionViewer()
     qtbot.addWidget(widget)
     widget.resize(900, 700)
     widget.show()
+    widget.set_run(mae_run)
     qtbot.waitUntil(lambda: widget.pictures is not None, timeout=20000)
     return widget
 
