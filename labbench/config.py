@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from labbench.errors import ConfigError
 from labbench.sources import SourceName
 
+#: seeds lie in 0 .. 2³¹ − 1: every seed derived from them fits torch's 64 bits, and a form's spin box holds them
+MAX_SEED = 2**31 - 1
+DeviceName = Literal["auto", "cpu", "cuda", "mps"]
+DEVICES: tuple[str, ...] = get_args(DeviceName)
 ShapesBackground = Literal["flat", "gradient", "noise", "stripes", "checker"]
 BackboneName = Literal["rescnn", "cnn", "resnet18", "resnet34", "resnet50", "vit_tiny", "vit_small", "vit_base"]
 
@@ -52,7 +57,7 @@ class DataConfig(Section):
     eval_fraction: float = Field(
         0.2, gt=0.0, lt=1.0, description="Share held out for evaluation when the source has no split."
     )
-    seed: int = Field(0, description="Seed of the generated set and of the train/eval split.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the generated set and of the train/eval split.")
     download: bool = Field(False, description="Allow torchvision to download the dataset.")
     cache_dir: str | None = Field(
         None, description="Where large decoded sets are kept as a memory-mapped uint8 file (none = the user's cache folder)."
@@ -166,11 +171,11 @@ class OptimConfig(Section):
 class TrainConfig(Section):
     epochs: int = Field(100, ge=1, le=100000, description="Passes over the training split.")
     batch_size: int = Field(256, ge=2, le=65536, description="Images per step (before views).")
-    device: Literal["auto", "cpu", "cuda", "mps"] = Field("auto", description="Where to train; auto picks the best.")
+    device: DeviceName = Field("auto", description="Where to train; auto picks the best.")
     precision: Literal["auto", "fp32", "bf16"] = Field("auto", description="auto = bf16 on CUDA, fp32 elsewhere.")
     channels_last: bool = Field(True, description="channels_last memory format for the model (faster convolutions on CUDA and CPU).")
     compile: bool = Field(False, description="torch.compile the model (falls back when it fails).")
-    seed: int = Field(0, description="Seed of initialisation, sampling and augmentation.")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of initialisation, sampling and augmentation.")
     max_steps: int | None = Field(None, ge=1, description="Stop after this many steps (none = all epochs).")
     time_budget_s: float | None = Field(
         None, ge=0.0,
@@ -227,6 +232,14 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not a valid TOML file ({err})") from None
     except OSError as err:
         raise ConfigError(f"{path}: cannot be read ({err.strerror})") from None
+
+
+def toml_value(value: Any) -> str:
+    """``value`` as TOML source, for an override: strings quoted and escaped (any quote, backslash,
+    tab or newline survives), lists inline."""
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).removeprefix("v = ").removesuffix("\n")
 
 
 def to_dict(cfg: BaseModel) -> dict[str, Any]:

@@ -40,3 +40,27 @@ class TrainingDiverged(LabbenchError):
             f"training diverged at step {step} (loss = {value}); the last good checkpoint was kept. "
             "Try a lower learning rate (optim.lr) or a longer warm-up (optim.warmup_epochs)."
         )
+
+
+class StorageError(LabbenchError, OSError):
+    """A file or folder could not be written or opened safely (disk full, read-only, not a folder,
+    a symbolic link in a run folder …). ``reason`` is the short cause for a run's status
+    (``"disk full"``); the message names the path and what to do. Also an OSError, so code that
+    handles file errors keeps handling it."""
+
+    def __init__(self, path: object, reason: str, advice: str, errno: int | None = None) -> None:
+        super().__init__(f"{path}: {reason} — {advice}")
+        self.path = str(path)
+        self.reason = reason
+        self.errno = errno  # the OS's code, where an OS error was the cause
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+class RunBusy(LabbenchError):
+    """Another process (or another task in this one) is writing this run folder."""
+
+
+class NotEnoughMemory(LabbenchError):
+    """A data set or a training step would not fit in memory; the message gives the numbers and what to lower."""

@@ -2,13 +2,15 @@
 
 ``evaluate_run`` rebuilds the run's method from its last checkpoint, computes the frozen features
 once, runs the protocols asked for and the baselines (the same backbone untrained, raw pixels), and
-keeps the result as ``eval.json`` in the run folder. ``results_table`` reads those files back into
-the cross-run table.
+keeps the result in the run folder's ``eval.json``, one result per data set it was measured on (a
+folder counts by its path): evaluating on other data never replaces or merges into a result on this
+data. ``results_table`` reads those files back into the cross-run table.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -25,16 +27,21 @@ from labbench.data import folder_source, load_split
 from labbench.data.split import cap_index
 from labbench.data.store import ImageSet, Split
 from labbench.engine.device import resolve_device
+from labbench.engine.footprint import check_store_fits
 from labbench.errors import ConfigError, DataError
+from labbench.files import check_entry, read_regular
 from labbench.evaluate.baselines import BASELINES, pixel_features, random_init_method
 from labbench.engine.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.finetune import finetune
 from labbench.evaluate.knn import weighted_knn_accuracy
 from labbench.evaluate.linear_probe import linear_probe
-from labbench.runs import read_run
+from labbench.runlock import RunLock
+from labbench.runs import load_run_config, read_run
+from labbench.sources import SOURCES
 
 EVAL_NAME = "eval.json"
+EVAL_FORMAT = 2  # {"format": 2, "results": [one EvalResult per data set]}; format 1 was one bare result
 PROTOCOLS: tuple[str, ...] = ("knn", "linear", "finetune")
 PROTOCOL_TITLES = {"knn": "k-NN", "linear": "linear", "finetune": "fine-tune"}
 
@@ -61,12 +68,13 @@ class EvalResult:
     backbone: str
     epochs: int
     step: int
-    dataset: str
+    dataset: str  # a short name of the data, for tables
     scores: dict[str, float] = field(default_factory=dict)  # protocol -> accuracy
     baselines: dict[str, dict[str, float]] = field(default_factory=dict)  # baseline -> protocol -> accuracy
     caveat: str | None = None
     details: dict[str, Any] = field(default_factory=dict)  # protocol -> its settings and by-products
     created: str = ""
+    data_key: str = ""  # exactly which data (see data_key()): results are kept and merged per key
 
     @property
     def lead(self) -> tuple[str, ...]:
@@ -79,20 +87,54 @@ class EvalResult:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EvalResult:
         known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        result = cls(**{k: v for k, v in data.items() if k in known})
+        result.data_key = result.data_key or result.dataset  # format 1 knew only the source's name
+        return result
 
 
-def read_eval(run_dir: str | Path) -> EvalResult | None:
-    """The run's ``eval.json``, or None when it has none (or it cannot be read)."""
-    path = Path(run_dir) / EVAL_NAME
+def data_key(data: DataConfig, max_train: int | None = None) -> str:
+    """Which data a result was measured on: the source, a folder by its full path, and the cap on
+    labelled training images when there was one."""
+    key = f"{data.source}:{data.root}" if _is_a_folder(data) else data.source
+    return f"{key} (at most {max_train} labelled training images)" if max_train else key
+
+
+def _is_a_folder(data: DataConfig) -> bool:
+    return SOURCES[data.source].kind == "folder" and bool(data.root)
+
+
+def data_label(data: DataConfig) -> str:
+    """A short name of the data for tables: the source, or a folder's own name."""
+    return os.path.basename(os.path.normpath(data.root)) if _is_a_folder(data) else data.source
+
+
+def read_evals(run_dir: str | Path) -> list[EvalResult]:
+    """Every result in the run's ``eval.json`` (one per data set), oldest first; none when it has no
+    readable file."""
     try:
-        return EvalResult.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
+        saved = json.loads(read_regular(Path(run_dir) / EVAL_NAME))
+        items = saved["results"] if isinstance(saved, dict) and "results" in saved else [saved]
+        return [EvalResult.from_dict(item) for item in items]
+    except (OSError, ValueError, TypeError, KeyError):
+        return []
 
 
-def write_eval(run_dir: str | Path, result: EvalResult) -> Path:
-    return atomic_write_text(Path(run_dir) / EVAL_NAME, json.dumps(result.to_dict(), indent=2) + "\n")
+def read_eval(run_dir: str | Path, key: str | None = None) -> EvalResult | None:
+    """The result measured on data ``key``, or None; without a key, the one on the run's own data
+    (else the latest)."""
+    results = read_evals(run_dir)
+    if key is not None:
+        return next((r for r in reversed(results) if r.data_key == key), None)
+    try:
+        own = data_key(load_run_config(run_dir).data)
+    except ConfigError:
+        own = None
+    return next((r for r in reversed(results) if r.data_key == own), results[-1] if results else None)
+
+
+def write_evals(run_dir: str | Path, results: Sequence[EvalResult]) -> Path:
+    return atomic_write_text(Path(run_dir) / EVAL_NAME, json.dumps(
+        {"format": EVAL_FORMAT, "results": [r.to_dict() for r in results]}, indent=2) + "\n")
 
 
 def eval_data_config(config: RunConfig, source: str | None = None) -> DataConfig:
@@ -193,17 +235,51 @@ def evaluate_run(
     ``data``: the run's own data (None), another source name or folder, or a DataConfig; images are
     used at the run's image size. ``max_train`` caps the labelled training images (stratified).
     ``progress(done, total)`` covers all stages; returning False cancels (``InterruptedError``).
-    The result is written to ``run_dir/eval.json`` (atomically) unless ``save`` is False; scores of
-    protocols not run now are kept from an earlier ``eval.json`` of the same checkpoint and data.
+    The result is written to ``run_dir/eval.json`` (atomically, holding the run folder's lock) unless
+    ``save`` is False, beside the results on other data; scores of protocols not run now are kept from
+    an earlier result of the same checkpoint and data.
     """
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown or not protocols:
         raise ConfigError(f"protocols: choose from {', '.join(PROTOCOLS)} (got {', '.join(protocols) or 'none'})")
-    device = resolve_device(device) if isinstance(device, str) else device
+    if max_train is not None and max_train < 1:
+        raise ConfigError(f"max_train: at least 1 labelled training image (got {max_train}); None uses them all")
+    if "finetune" in protocols and finetune_epochs < 1:
+        raise ConfigError(f"finetune_epochs: at least 1 (got {finetune_epochs})")
+    device = resolve_device(device, "device") if isinstance(device, str) else device
+    if not save:
+        return _evaluate(run_dir, protocols, data, device, baselines, max_train, finetune_epochs, seed, progress)
+    check_entry(Path(run_dir) / EVAL_NAME, folder=False)
+    with RunLock(run_dir, "evaluation"):
+        result = _evaluate(run_dir, protocols, data, device, baselines, max_train, finetune_epochs, seed, progress)
+        earlier = read_evals(run_dir)
+        same = next((r for r in earlier if r.data_key == result.data_key), None)
+        if same is not None and same.step == result.step:
+            _merge_earlier(result, same)
+        write_evals(run_dir, [r for r in earlier if r.data_key != result.data_key] + [result])
+    if progress is not None:
+        progress(1000, 1000)
+    return result
+
+
+def _merge_earlier(result: EvalResult, earlier: EvalResult) -> None:
+    """Keep the scores of protocols not run now from an earlier result of the same checkpoint and data."""
+    result.scores = {**earlier.scores, **result.scores}
+    result.details = {**earlier.details, **result.details}
+    result.baselines = {name: {**earlier.baselines.get(name, {}), **result.baselines.get(name, {})}
+                        for name in dict.fromkeys([*BASELINES, *earlier.baselines, *result.baselines])
+                        if name in earlier.baselines or name in result.baselines}
+
+
+def _evaluate(run_dir: str | Path, protocols: Sequence[str], data: DataConfig | str | None, device: torch.device,
+              baselines: bool, max_train: int | None, finetune_epochs: int, seed: int,
+              progress: Progress | None) -> EvalResult:
+    """The scores of :func:`evaluate_run`, computed without writing anything."""
     loaded = load_run(run_dir, device)
     config = loaded.config
     data_cfg = data if isinstance(data, DataConfig) else eval_data_config(config, data)
     data_cfg = data_cfg.model_copy(update={"image_size": config.data.image_size})
+    check_store_fits(data_cfg)
     train, test = _labelled(load_split(data_cfg), max_train, seed)
     size = config.data.image_size
     frozen = [p for p in protocols if p != "finetune"]
@@ -221,8 +297,9 @@ def evaluate_run(
     })
     result = EvalResult(
         run=Path(run_dir).name, method=config.method.name, backbone=config.backbone.name,
-        epochs=loaded.epoch, step=loaded.step, dataset=data_cfg.source,
+        epochs=loaded.epoch, step=loaded.step, dataset=data_label(data_cfg),
         caveat=CAVEATS.get(config.method.name), created=time.strftime("%Y-%m-%d %H:%M:%S"),
+        data_key=data_key(data_cfg, max_train),
     )
     result.details["data"] = {"train_images": len(train), "test_images": len(test), "image_size": size}
 
@@ -247,18 +324,6 @@ def evaluate_run(
         ptest = pixel_features(test.images, size).to(device)
         result.baselines["pixels"] = _frozen_scores(
             ptrain, train, ptest, test, frozen, config, seed, stages("pixels_linear"))[0]
-
-    earlier = read_eval(run_dir)
-    if earlier is not None and (earlier.step, earlier.dataset) == (result.step, result.dataset):
-        result.scores = {**earlier.scores, **result.scores}
-        result.details = {**earlier.details, **result.details}
-        result.baselines = {name: {**earlier.baselines.get(name, {}), **result.baselines.get(name, {})}
-                            for name in dict.fromkeys([*BASELINES, *earlier.baselines, *result.baselines])
-                            if name in earlier.baselines or name in result.baselines}
-    if save:
-        write_eval(run_dir, result)
-    if progress is not None:
-        progress(1000, 1000)
     return result
 
 
@@ -282,23 +347,23 @@ class TableRow:
 
 
 def results_table(run_dirs: Iterable[str | Path], include_baselines: bool = True) -> list[TableRow]:
-    """One row per run folder (from its ``eval.json``; empty scores when it has none), then one row per
-    distinct baseline (backbone and data set) found in those files."""
+    """One row per run folder and data set it was evaluated on (from its ``eval.json``; a row of empty
+    scores when it has none), then one row per distinct baseline (backbone and data set) in those files."""
     rows, extra = [], {}
     for run_dir in run_dirs:
-        result = read_eval(run_dir)
-        if result is None:
+        results = read_evals(run_dir)
+        if not results:
             info = read_run(run_dir)
             rows.append(TableRow(Path(run_dir).name, info.method or "?", info.backbone or "?", info.epoch,
                                  info.dataset, caveat=CAVEATS.get(info.method or "")))
-            continue
-        rows.append(TableRow(result.run, result.method, result.backbone, result.epochs, result.dataset,
-                             *(result.scores.get(p) for p in PROTOCOLS), caveat=result.caveat))
-        for name, scores in result.baselines.items():
-            backbone = result.backbone if name == "random_init" else "-"
-            key = (name, backbone, result.dataset)
-            extra.setdefault(key, TableRow(BASELINES.get(name, name), "baseline", backbone, None, result.dataset,
-                                           scores.get("knn"), scores.get("linear"), baseline=True))
+        for result in results:
+            rows.append(TableRow(result.run, result.method, result.backbone, result.epochs, result.dataset,
+                                 *(result.scores.get(p) for p in PROTOCOLS), caveat=result.caveat))
+            for name, scores in result.baselines.items():
+                backbone = result.backbone if name == "random_init" else "-"
+                key = (name, backbone, result.data_key)
+                extra.setdefault(key, TableRow(BASELINES.get(name, name), "baseline", backbone, None, result.dataset,
+                                               scores.get("knn"), scores.get("linear"), baseline=True))
     return rows + (list(extra.values()) if include_baselines else [])
 
 

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from labbench.cli.common import split_names
+from labbench.cli.interrupts import AbortOnSignal
 from labbench.cli.progress import percent_reporter
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from labbench.export import export_run
 
-    result = export_run(args.run_dir, args.out, split_names(args.formats), name=args.name, embeddings=args.embeddings,
-                        progress=percent_reporter("exporting"))
+    with AbortOnSignal():
+        try:
+            result = export_run(args.run_dir, args.out, split_names(args.formats), name=args.name,
+                                embeddings=args.embeddings, progress=percent_reporter("exporting"))
+        except KeyboardInterrupt:
+            print("\nexport interrupted: nothing was replaced, no temporary file is left", file=sys.stderr)
+            raise
     for fmt, path in result.files.items():
         print(f"{fmt:<12} {path}  (reloaded: max |diff| {result.max_abs_diff[fmt]:.1e})")
     print(f"{'card':<12} {result.card_path}")

@@ -34,18 +34,17 @@ def open_window(gui_args: list[str]) -> None:
 
 
 def cmd_gui(args: argparse.Namespace) -> int:
-    open_window(args.gui_args)
-    return 0  # not reached: execv replaced this process
+    return main(args.gui_args)
 
 
-def main() -> int:
-    """The ``labbench-gui`` script."""
+def main(gui_args: list[str] | None = None) -> int:
+    """The ``labbench-gui`` script; exit 2 (usage: nothing ran) when the extra is missing."""
     try:
-        open_window(sys.argv[1:])
+        open_window(sys.argv[1:] if gui_args is None else gui_args)
     except LabbenchError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return 0  # not reached
+    return 0  # not reached: execv replaced this process
 
 
 def add_parser(sub) -> None:

@@ -22,13 +22,14 @@ def write_csv(runs, stream) -> None:
 
 
 def print_table(runs) -> None:
-    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<11} {'step':>7} {'loss':>8} {'k-NN':>7}"
-          "  (raw pixels · untrained)")
+    status_width = max(11, *(len(r.status) for r in runs))  # "failed: disk full"
+    print(f"{'run':<44} {'method':<10} {'backbone':<10} {'data':<8} {'status':<{status_width}} {'step':>7} {'loss':>8} "
+          f"{'k-NN':>7}  (raw pixels · untrained)")
     for r in runs:
         knn = "" if r.knn_accuracy is None else f"{100 * r.knn_accuracy:.1f}%"
         loss = "" if r.loss is None else f"{r.loss:.4f}"
         print(f"{r.name:<44} {r.method or '?':<10} {r.backbone or '?':<10} {r.dataset or '?':<8} "
-              f"{r.status:<11} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}"
+              f"{r.status:<{status_width}} {r.step if r.step is not None else '':>7} {loss:>8} {knn:>7}"
               f"{reference_text(r.raw_pixels_knn, r.untrained_knn)}")
 
 
@@ -42,6 +43,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"no runs under {args.runs_dir or 'runs'}")
     else:
         print_table(runs)
+    for r in runs:  # what was skipped to list the run at all: damaged records, a config that no longer reads …
+        for problem in r.problems:
+            print(f"note: {r.name}: {problem}", file=sys.stderr)
     return 0
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from labbench.cli.common import split_names
 from labbench.cli.progress import ProgressPrinter, format_eta
-from labbench.cli.train import _install_stop_on_interrupt, distributed_rank_env_nonzero
+from labbench.cli.interrupts import StopOnSignal
+from labbench.cli.train import distributed_rank_env_nonzero
 from labbench.errors import ConfigError
 
 
@@ -95,7 +96,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     folder = _new_or_resumed(args)
     control = Control()
-    _install_stop_on_interrupt(control)
     quiet = distributed_rank_env_nonzero()
     runner = StudyRunner(folder, [] if quiet else [StudyPrinter()], control)
     study, todo = runner.study, runs_to_go(folder, runner.plan)
@@ -105,14 +105,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{study.title}: {len(todo)} of {len(runner.plan)} runs to go × {study.budget.describe()}"
               + (f" ≈ {format_eta(eta)}" if eta is not None else "") + f" on {device}\nstudy folder: {folder}",
               file=sys.stderr)
-    finished = runner.run()
+    with StopOnSignal(control) as signals:  # Ctrl+C or SIGTERM: the current run stops at a step and saves
+        finished = runner.run()
     if quiet:
         return 0
     cells = summarize(study, read_results(folder))
     print(format_text(study, cells, judge(study, cells)))
     if finished.status == "stopped":
         print(f"\nstopped; labbench study run {folder} continues where it left off", file=sys.stderr)
-        return 130
+        return 128 + (signals.signum or 2)  # 130 after Ctrl+C, 143 after SIGTERM
     return 1 if finished.failed else 0
 
 

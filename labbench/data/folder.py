@@ -21,13 +21,29 @@ from labbench.data.store import ImageSet, Split
 from labbench.errors import DataError
 
 SPLIT_FOLDERS = ("train", "val", "test")
+#: a walk that meets more files than this that are not images (and more of them than images) is in a
+#: system or home folder, not an image set: it stops instead of reading the whole disk
+MAX_OTHER_FILES = 100_000
+
+
+def check_image_root(root: str) -> None:
+    """Refuse the file system's root and the home folder: every icon and download under them would
+    become a training image (``--data /`` must not walk the whole disk)."""
+    real = os.path.realpath(root)
+    for place, what in ((os.path.abspath(os.sep), "the root of the file system"),
+                        (os.path.expanduser("~"), "your home folder")):
+        if real == os.path.realpath(place):
+            raise DataError(f"{root}: {what} — labbench would read every image under it (icons, downloads, "
+                            "system files); choose the folder that holds your images")
 
 
 def find_images(root: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Image files under ``root`` by extension (any case), recursively and sorted, and (folder, reason)
     for folders that could not be listed. Hidden names are ignored; linked folders are followed once
-    (folders are tracked by device and inode, so a link loop ends)."""
-    files, problems, seen = [], [], set()
+    (folders are tracked by device and inode, so a link loop ends). A tree with more than
+    ``MAX_OTHER_FILES`` other files, outnumbering its images, is refused (a DataError)."""
+    check_image_root(root)
+    files, problems, seen, others = [], [], set(), 0
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -52,6 +68,13 @@ def find_images(root: str) -> tuple[list[str], list[tuple[str, str]]]:
                 stack.append(entry.path)
             elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS:
                 files.append(entry.path)
+            else:
+                others += 1
+                if others > MAX_OTHER_FILES and others > len(files):
+                    raise DataError(
+                        f"{root}: stopped looking after {others:,} files that are not images ({len(files):,} "
+                        "images so far) — this looks like a system or home folder, not an image set; choose the "
+                        "folder that holds your images")
     return sorted(files), problems
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import os
 import pickle
 from pathlib import Path
 from typing import Any
@@ -9,7 +11,8 @@ from typing import Any
 import torch
 
 from labbench.atomic import atomic_write
-from labbench.errors import CheckpointError
+from labbench.errors import CheckpointError, StorageError
+from labbench.files import open_regular
 
 CHECKPOINT_NAME = "last.pt"
 
@@ -20,12 +23,16 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint safely; anything that is not plain tensors and values is refused."""
+    """Read a checkpoint safely: only a regular file (a pipe would hang the reader), and anything that
+    is not plain tensors and values is refused."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no checkpoint there")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
+        fd = open_regular(path, follow_links=True)
+    except StorageError as err:
+        raise CheckpointError(f"{path}: no checkpoint there" if err.errno == errno.ENOENT else str(err)) from None
+    try:
+        with os.fdopen(fd, "rb") as f:
+            state = torch.load(f, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise CheckpointError(
             f"{path}: refused — the file holds Python objects that would run code when loaded "

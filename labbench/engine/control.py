@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 class Control:
@@ -16,6 +18,7 @@ class Control:
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        self._saving = threading.Event()
 
     def pause(self) -> None:
         self._running.clear()
@@ -39,3 +42,16 @@ class Control:
         """Block while paused; return True when the loop should go on, False when it should stop."""
         self._running.wait(timeout)
         return not self._stop.is_set()
+
+    @property
+    def is_saving(self) -> bool:
+        """True while a checkpoint is being written: a second Ctrl+C then waits for it, not aborts it."""
+        return self._saving.is_set()
+
+    @contextmanager
+    def saving(self) -> Iterator[None]:
+        self._saving.set()
+        try:
+            yield
+        finally:
+            self._saving.clear()

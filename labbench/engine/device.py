@@ -6,17 +6,21 @@ import os
 
 import torch
 
+from labbench.config import DEVICES
 from labbench.errors import ConfigError
 
 
-def resolve_device(name: str = "auto") -> torch.device:
-    """``auto`` -> CUDA, else Apple MPS, else CPU; an explicit choice that is absent is an error."""
+def resolve_device(name: str = "auto", setting: str = "train.device") -> torch.device:
+    """``auto`` -> CUDA, else Apple MPS, else CPU; an explicit choice that is absent or unknown is an
+    error naming ``setting`` (the field or flag it came from)."""
+    if name not in DEVICES:
+        raise ConfigError(f"{setting}: {name!r} is not a device labbench knows; choose one of {', '.join(DEVICES)}")
     cuda = torch.cuda.is_available()
     mps = getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()
     if name == "auto":
         return torch.device("cuda" if cuda else "mps" if mps else "cpu")
     if (name == "cuda" and not cuda) or (name == "mps" and not mps):
-        raise ConfigError(f"train.device: {name!r} is not available on this machine; use 'auto' or 'cpu'")
+        raise ConfigError(f"{setting}: {name!r} is not available on this machine; use 'auto' or 'cpu'")
     return torch.device(name)
 
 

@@ -89,6 +89,7 @@ class FinishedEvent:
     epoch: int
     run_dir: str | None
     message: str = ""
+    reason: str = ""  # a failure's short cause for the run list ("disk full"), when there is one
     kind: Literal["finished"] = "finished"
 
 

@@ -9,13 +9,15 @@ fit: the loop measures its own speed over the first steps and plans the rest of 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
 from labbench import distributed
-from labbench.atomic import discard_leftovers
+from labbench.atomic import atomic_write_text
 from labbench.config import to_dict
 from labbench.data import ImageSet, load_split
 from labbench.engine.batches import BatchSource, batch_source
@@ -34,15 +36,34 @@ from labbench.engine.events import (
     StepEvent,
     event_to_record,
 )
+from labbench.engine.footprint import check_step_fits, check_store_fits
 from labbench.engine.monitors import MonitorSets, reference_knn, run_monitors
 from labbench.engine.optim import build_optimizer
 from labbench.engine.plan import Plan
+from labbench.engine.resume import (
+    Position,
+    check_resume_changes,
+    data_signature,
+    resume_position,
+    schedule_offset,
+    shift_schedule,
+)
 from labbench.engine.tensorboard import TENSORBOARD_DIR, ProjectorSample, TensorBoardWriter
-from labbench.errors import CheckpointError, ConfigError, LabbenchError, TrainingDiverged
+from labbench.errors import CheckpointError, ConfigError, LabbenchError, StorageError, TrainingDiverged
 from labbench.evaluate.probes import ProbeSet, record_probes
 from labbench.methods import Method, build_method
-from labbench.run_config import RunConfig, config_hash
-from labbench.runs import METRICS_NAME, MetricsLog, create_run_dir, load_run_config
+from labbench.run_config import RunConfig, config_hash, dump_toml
+from labbench.runlock import RunLock
+from labbench.runs import (
+    CONFIG_NAME,
+    METRICS_NAME,
+    RESUMED,
+    MetricsLog,
+    check_run_folder,
+    create_run_dir,
+    discard_run_leftovers,
+    load_run_config,
+)
 from labbench.torch_private import drop_compiled_forward
 
 Callback = Callable[[Event], None]
@@ -100,7 +121,12 @@ class Trainer:
         self.probes: ProbeSet | None = None
         self.clock = TrainingClock()  # restarted when the loop starts, at the training time a resumed run had spent
         self._trained_before = 0.0
+        self.data_signature = ""  # which training images, in which order (saved: a resume checks it)
+        # -- the run folder: held, and written, only by the main process --
+        self._lock: RunLock | None = None
         self._metrics: MetricsLog | None = None
+        self._recording = False  # this session writes the run's history (a failed resume does not)
+        self._saved: Position | None = None  # where the last checkpoint on disk stands
         # -- the loop's running sums, read back from the device every log_every_steps steps --
         self._loss_sum = torch.zeros(())
         self._bad_step = torch.full((), -1, dtype=torch.long)  # the first step whose loss was not finite
@@ -125,10 +151,16 @@ class Trainer:
     # -- events -------------------------------------------------------------------------------
 
     def _emit(self, event: Event) -> None:
-        if self._metrics is not None and event.kind != "log":
-            self._metrics.append(event_to_record(event))
+        failed = None
+        if self._metrics is not None and self._recording and event.kind != "log":
+            try:
+                self._metrics.append(event_to_record(event))
+            except StorageError as err:  # the callbacks still hear of it; the run then ends with the error
+                failed = err
         for callback in self.callbacks:
             callback(event)
+        if failed is not None:
+            raise failed
 
     def _log(self, message: str, level: str = "info") -> None:
         self._emit(LogEvent(message, level))
@@ -140,24 +172,52 @@ class Trainer:
         torch.set_num_threads(cfg.train.num_threads or default_threads(distributed.local_world_size()))
         self._join_processes()
         if distributed.is_main():
-            if self.run_dir is None:
-                self.run_dir = create_run_dir(cfg, self.runs_root)
-            self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
-            if discard_leftovers(self.run_dir / "checkpoints" / CHECKPOINT_NAME):
-                self._log("removed the partial checkpoint a killed run left behind; the last whole one is kept")
+            self._open_run_folder()
         self._log(f"device: {describe(self.device)}" + (", bf16 autocast" if self.bf16 else ", fp32")
                   + (f", {self.world} processes" if self.world > 1 else ""))
+        check_store_fits(cfg.data)  # before decoding: refused with the numbers instead of dying
         self._load_data()
+        self.data_signature = data_signature(self.train_set, cfg.data.root)
         self._build_model()
+        check_step_fits(self.method, cfg, self.device, cfg.train.batch_size // self.world)
         self.augment_gen = torch.Generator(device=self.device).manual_seed(cfg.train.seed + 1 + self.rank)
         self.monitor_sets = MonitorSets.choose(self.train_set, self.eval_set, cfg.eval, cfg.train.seed)
         self.probes = ProbeSet.choose(self.eval_set, cfg.eval.probe_images, cfg.train.seed)
         if self.run_dir is not None and (self.run_dir / "checkpoints" / CHECKPOINT_NAME).is_file():
             self._restore(self.run_dir / "checkpoints" / CHECKPOINT_NAME)
+        else:
+            self._start_recording(Position(0, 0, 0))
         if cfg.train.tensorboard and distributed.is_main() and self.run_dir is not None:
             projector = ProjectorSample.choose(self.method, self.eval_set, cfg.data.image_size, self.device, cfg.train.seed)
             self.callbacks.append(
                 TensorBoardWriter(self.run_dir / TENSORBOARD_DIR, purge_step=self.step, projector=projector))
+
+    def _open_run_folder(self) -> None:
+        """Make or take the run folder: its lock first (nothing is written or removed without it), then
+        the checks that its files are its own, the clean-up a killed run left, and the metrics log."""
+        if self.run_dir is None:
+            self.run_dir = create_run_dir(self.config, self.runs_root)
+        self._lock = RunLock(self.run_dir, "training").acquire()
+        if self._lock.took_over is not None:
+            self._log(f"{self.run_dir}: the last {self._lock.took_over.describe()} ended without "
+                      "releasing the folder (killed or crashed); continuing from what it saved", "warning")
+        check_run_folder(self.run_dir)
+        removed = discard_run_leftovers(self.run_dir)
+        if removed:
+            self._log(f"removed what a killed run left half-written ({', '.join(p.name for p in removed)}); "
+                      "the last whole files are kept")
+        self._metrics = MetricsLog(self.run_dir / METRICS_NAME)
+        repaired = self._metrics.open()
+        if repaired:
+            self._log(repaired, "warning")
+
+    def _start_recording(self, position: Position) -> None:
+        """From here on this session writes the run's history. Records an earlier session wrote past
+        ``position`` (work lost with a kill, about to be done again) are superseded by a marker."""
+        self._recording = True
+        if self._metrics is not None and not self._metrics.is_empty():
+            self._metrics.append({"kind": RESUMED, "step": position.step, "epoch": position.epoch,
+                                  "time": time.strftime("%Y-%m-%d %H:%M:%S")})
 
     def _join_processes(self) -> None:
         """The device, and under torchrun the process group (one GPU per process)."""
@@ -238,6 +298,11 @@ class Trainer:
             "step": self.step,
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
+            # what the position is counted over: a resume with other data or batch must realign
+            "batch_size": self.config.train.batch_size,
+            "steps_per_epoch": self.plan.steps_per_epoch,
+            "train_images": len(self.train_set),
+            "data_signature": self.data_signature,
             "planned_steps": self.plan.total_steps,
             "budget_fitted": self.budget_fitted,
             "trained_seconds": self.clock.seconds(),
@@ -249,8 +314,10 @@ class Trainer:
     def _save(self) -> None:
         if not distributed.is_main() or self.run_dir is None:
             return
-        with self.clock.excluded():
+        # a second Ctrl+C during the write waits for the file instead of abandoning it
+        with self.clock.excluded(), self.control.saving():
             path = save_checkpoint(self.run_dir / "checkpoints" / CHECKPOINT_NAME, self._state())
+        self._saved = self._position()
         self._emit(CheckpointEvent(str(path), self.step, self.epoch))
 
     def _restore(self, path: Path) -> None:
@@ -259,21 +326,44 @@ class Trainer:
             want = getattr(self.config, key).name
             if state.get(key) != want:
                 raise CheckpointError(f"{path}: a checkpoint of {key} {state.get(key)!r}, but this run uses {want!r}")
+        changes = check_resume_changes(state["config"], to_dict(self.config), self.run_dir) if "config" in state else []
         try:
             self.method.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
         except (KeyError, RuntimeError, ValueError) as err:
             raise CheckpointError(f"{path}: does not fit this run's model ({str(err).splitlines()[0]})") from None
-        self.step, self.epoch, self.batch_in_epoch = state["step"], state["epoch"], state["batch_in_epoch"]
-        if "planned_steps" in state:  # the schedules the run was following (a budget may have fitted them)
-            self.plan = Plan.make(self.config, self.plan.steps_per_epoch, state["planned_steps"])
-            self.budget_fitted = bool(state["budget_fitted"])
+        position, notes = resume_position(state, self.config.train.batch_size, self.plan.steps_per_epoch,
+                                          self.data_signature, len(self.train_set))
+        self.step, self.epoch, self.batch_in_epoch = position.step, position.epoch, position.batch_in_epoch
+        self._saved = Position(int(state["step"]), int(state["epoch"]), int(state["batch_in_epoch"]))
+        if "trained_seconds" in state:
             self._trained_before = float(state["trained_seconds"])
+        offset = schedule_offset(position, self.plan.steps_per_epoch)
+        replan = notes or any(c.key in ("train.epochs", "train.max_steps", "train.time_budget_s") for c in changes)
+        if "planned_steps" in state and not replan:
+            # the schedules the run was following (a budget may have fitted them), saved shifted by the offset
+            self.plan = Plan.make(self.config, self.plan.steps_per_epoch, state["planned_steps"] - offset)
+            self.budget_fitted = bool(state["budget_fitted"])
+        self._continue_schedules(offset)
         if state.get("reference") is not None:
             self.reference = ReferenceEvent(*state["reference"])
         self.augment_gen.set_state(state["augment_rng"])
         torch.set_rng_state(state["torch_rng"])
+        if changes and distributed.is_main():
+            atomic_write_text(self.run_dir / CONFIG_NAME, dump_toml(self.config))
+            self._log("resuming with " + ", ".join(map(str, changes)))
+        for note in notes:
+            self._log(note, "warning")
+        self._start_recording(position)
         self._log(f"resumed from {path} at step {self.step} (epoch {self.epoch + 1})")
+
+    def _continue_schedules(self, offset: int) -> None:
+        """After an epoch changed length the step count runs ``offset`` steps ahead of the epochs done:
+        shift the plan so that every schedule continues from the epoch reached, not the step count."""
+        if offset:
+            plan = self.plan
+            self.plan = replace(plan, total_steps=plan.total_steps + offset, lr=shift_schedule(plan.lr, offset),
+                                weight_decay=None if plan.weight_decay is None else shift_schedule(plan.weight_decay, offset))
 
     # -- the loop -----------------------------------------------------------------------------
 
@@ -433,27 +523,66 @@ class Trainer:
             self._emit(self.latest_probe)
 
     def fit(self) -> FinishedEvent:
-        """Train until done, stopped, diverged or failed; return how it ended (also sent as an event)."""
-        self._metrics = None
+        """Train until done, stopped, diverged or failed; return how it ended (also sent as an event).
+
+        A failure before a resumed run starts training (its folder in use, a refused change, a damaged
+        checkpoint) is reported but not recorded in the folder: the run keeps the status it had.
+        """
+        reason = ""
         try:
-            self._setup()
-            self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
-                      f"for {self.plan.total_steps} steps")
-            status = self._loop()
-            message = f"finished {self.step} steps"
-        except _Stop:
-            self._save()
-            status, message = "stopped", f"stopped at step {self.step}; resume continues from here"
+            try:
+                self._setup()
+                self._log(f"training {self.config.method.name} on {self.config.backbone.name} "
+                          f"for {self.plan.total_steps} steps")
+                status = self._loop()
+                if self._saved is not None and self._saved != self._position():
+                    self._end_after_realignment()
+                message = f"finished {self.step} steps"
+            except _Stop:
+                self._save()
+                status, message = "stopped", f"stopped at step {self.step}; resume continues from here"
         except TrainingDiverged as err:
             status, message = "diverged", str(err)
         except torch.OutOfMemoryError:
-            status = "failed"
+            status, reason = "failed", "out of memory"
             message = (f"out of memory at batch size {self.config.train.batch_size} on {self.device}; "
-                       "lower train.batch_size or the image size. The last checkpoint was kept.")
+                       "lower train.batch_size or the image size." + self._resume_hint())
+        except KeyboardInterrupt:  # a second Ctrl+C while no checkpoint was being written
+            status = "stopped"
+            message = f"aborted at step {self.step} without saving." + self._resume_hint()
         except LabbenchError as err:
-            status, message = "failed", str(err)
+            status, reason = "failed", getattr(err, "reason", "")
+            message = str(err) + (self._resume_hint() if isinstance(err, StorageError) else "")
         if status != "completed":
             self._log(message, "warning" if status == "stopped" else "error")
-        finished = FinishedEvent(status, self.step, self.epoch, str(self.run_dir) if self.run_dir else None, message)
-        self._emit(finished)
+        finished = FinishedEvent(status, self.step, self.epoch, str(self.run_dir) if self.run_dir else None,
+                                 message, reason)
+        try:
+            self._emit(finished)
+        except StorageError:
+            pass  # the folder cannot take the record (disk full): the lock file keeps the outcome below
+        finally:
+            self._close_run_folder(f"{status}: {reason}" if reason else status)
         return finished
+
+    def _close_run_folder(self, outcome: str) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+        if self._lock is not None:
+            self._lock.release(outcome if self._recording else "")
+
+    def _end_after_realignment(self) -> None:
+        """A resume realigned past the last epoch (the rest of it skipped): the run ends here, measured
+        and saved as every run's end is, so that its checkpoint says where it ended."""
+        with self.clock.excluded():
+            self._run_monitors(images_per_sec=0.0)
+        self._save()
+
+    def _position(self) -> Position:
+        return Position(self.step, self.epoch, self.batch_in_epoch)
+
+    def _resume_hint(self) -> str:
+        if self._saved is None or self.run_dir is None:
+            return ""
+        return (f" The last checkpoint (step {self._saved.step}) is kept: "
+                f"labbench train --resume {self.run_dir} continues from it.")

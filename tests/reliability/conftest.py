@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
+import os
 import signal
 import struct
+import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -76,3 +81,110 @@ def deadline():
 
     yield arm
     signal.alarm(0)
+
+
+# -- the labbench command, as a person runs it ----------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+#: TINY as command-line overrides over the simclr preset (its source, shapes, unless --data says otherwise)
+TINY_SETS = [arg for item in TINY if not item.startswith("data.source=") for arg in ("--set", item)]
+
+
+def labbench(*args: str, **popen) -> subprocess.Popen:
+    """``python -m labbench ARGS`` in its own process (this checkout's package), output captured."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "labbench", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def wait_for(condition, timeout: float = 120.0, proc: subprocess.Popen | None = None) -> None:
+    """Poll ``condition()`` until it holds; fail when ``proc`` ends first or time runs out."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the process ended first (exit {proc.returncode}): {proc.communicate()[1][-2000:]}")
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def step_records(run_dir: Path) -> list[int]:
+    """The steps of the step records in a run's metrics.jsonl as written (every line, no repair)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return []
+    steps = []
+    for line in path.read_bytes().splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("kind") == "step":
+            steps.append(record["step"])
+    return steps
+
+
+def temporary_files(folder: Path) -> list[Path]:
+    """Temporary files and staging folders an interrupted write would leave."""
+    return [p for p in Path(folder).rglob("*")
+            if p.name.endswith(".tmp") or ".tmp." in p.name or p.name.startswith(".export-")]
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """``make(size)``: a real tmpfs of ``size`` mounted in a fresh folder (unmounted afterwards), so a
+    write can really fail with ENOSPC or EROFS; skipped where mounting is not allowed (not root)."""
+    mounted = []
+
+    def make(size: str = "4m") -> Path:
+        where = tmp_path / f"disk{len(mounted)}"
+        where.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a small file system here ({done.stderr.strip() or 'not root'})")
+        mounted.append(where)
+        return where
+
+    yield make
+    for where in mounted:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def fill(disk: Path, leave: int) -> Path:
+    """Fill the file system of ``disk`` with one file until about ``leave`` bytes are free."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def remount_read_only(disk: Path) -> None:
+    subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True, capture_output=True)
+
+
+def image_folder(root: Path, per_class: int, shade: int = 0) -> Path:
+    """A labelled folder: ``per_class`` small PNGs in each of red/ and blue/ (``shade`` varies the set)."""
+    for cls, colour in (("red", (200, 30, 30)), ("blue", (30, 30, 200))):
+        (root / cls).mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            pixel = tuple(min(255, c + 3 * i + shade) for c in colour)
+            Image.new("RGB", (12, 12), pixel).save(root / cls / f"{i}.png")
+    return root
+
+
+def break_training_step(monkeypatch, after: int, make_loss=None, error: BaseException | None = None) -> None:
+    """From the ``after``-th training call on (0-based), SimCLR's loss is ``make_loss(loss)`` or ``error``
+    is raised."""
+    from labbench.methods.simclr import SimCLR
+
+    original, calls = SimCLR.training_step, [0]
+
+    def training_step(self, *args, **kwargs):
+        calls[0] += 1
+        if calls[0] > after and error is not None:
+            raise error
+        loss, metrics = original(self, *args, **kwargs)
+        return (make_loss(loss) if calls[0] > after else loss), metrics
+
+    monkeypatch.setattr(SimCLR, "training_step", training_step)

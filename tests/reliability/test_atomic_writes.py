@@ -14,7 +14,9 @@ WRITERS = {"write_text", "write_bytes", "save", "savez", "savez_compressed", "op
 #: the writes that are atomic by other means, each with the reason
 ALLOWED = {
     ("atomic.py", "mkstemp"): "the primitive itself",
-    ("runs.py", "os.open"): "metrics.jsonl: one O_APPEND write() per whole line, never a torn line",
+    ("files.py", "os.open"): "open_regular itself: no link followed, regular files only",
+    ("runs.py", "open_regular"): "metrics.jsonl: whole lines appended, a failed append cut back, a torn tail moved aside",
+    ("runlock.py", "open_regular"): "the lock file: the holder's record rewritten in place",
     ("data/decode.py", "mkstemp"): "the decode cache: a temporary .npy moved into place with os.replace",
     ("data/decode.py", "open_memmap"): "the decode cache's temporary file",
     ("data/decode.py", "os.open"): "reserving the decode cache's temporary file's blocks",
@@ -51,6 +53,7 @@ def _direct_writes(path: Path) -> list[str]:
         short = name.split(".")[-1]
         mode = next((a.value for a in node.args[1:2] if isinstance(a, ast.Constant)), "r")
         is_write = (short in WRITERS and not _writes_to_a_buffer_or_atomic_file(node)) or name == "os.open" or (
+            short == "open_regular" and len(node.args) > 1) or (
             short == "open" and name != "os.open" and isinstance(mode, str) and set(mode) & set("wax+"))
         if is_write:
             found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}")

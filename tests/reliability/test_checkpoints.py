@@ -60,7 +60,16 @@ def test_a_checkpoint_of_another_backbone_is_refused_by_name(finished_run):
     assert finished.status == "failed" and "backbone 'cnn', but this run uses 'resnet18'" in finished.message
 
 
-def test_a_checkpoint_of_another_width_says_it_does_not_fit(finished_run):
+def test_a_checkpoint_of_another_width_is_refused_naming_the_change(finished_run):
+    finished = _resume_with(finished_run, "backbone.width=16")
+    assert finished.status == "failed" and "a resume cannot change backbone.width 8 → 16" in finished.message
+
+
+def test_weights_of_another_shape_say_they_do_not_fit(finished_run):
+    path = finished_run / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    del state["config"]  # as a checkpoint from before configs were saved in it
+    torch.save(state, path)
     finished = _resume_with(finished_run, "backbone.width=16")
     assert finished.status == "failed" and "does not fit this run's model" in finished.message
 
@@ -172,5 +181,5 @@ def test_resuming_removes_the_partial_checkpoint_a_killed_run_left(finished_run)
     messages = []
     finished = Trainer.resume(finished_run, [lambda e: messages.append(getattr(e, "message", ""))]).fit()
     assert finished.status == "completed" and not leftover.exists()
-    assert any("partial checkpoint" in m for m in messages)
+    assert any("removed what a killed run left half-written (.last.pt.k1ll3d.tmp)" in m for m in messages)
     assert (finished_run / "checkpoints" / "last.pt").is_file()

@@ -12,9 +12,8 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from labbench.engine import Trainer
-from labbench.methods.simclr import SimCLR
 from labbench.run_config import apply_overrides
-from tests.reliability.conftest import image_bytes, write
+from tests.reliability.conftest import break_training_step, image_bytes, write
 
 WAIT = 60_000
 
@@ -63,21 +62,8 @@ def _train_until_done(qtbot, window) -> None:
     qtbot.waitUntil(lambda: not window.session.is_active(), timeout=WAIT)
 
 
-def _break_training_step(monkeypatch, after: int, make_loss=None, error: BaseException | None = None) -> None:
-    original, calls = SimCLR.training_step, [0]
-
-    def training_step(self, *args, **kwargs):
-        calls[0] += 1
-        if calls[0] > after and error is not None:
-            raise error
-        loss, metrics = original(self, *args, **kwargs)
-        return (make_loss(loss) if calls[0] > after else loss), metrics
-
-    monkeypatch.setattr(SimCLR, "training_step", training_step)
-
-
 def test_divergence_names_the_step_and_suggests_a_lower_learning_rate(qtbot, window, monkeypatch):
-    _break_training_step(monkeypatch, 2, make_loss=lambda loss: loss * float("nan"))
+    break_training_step(monkeypatch, 2, make_loss=lambda loss: loss * float("nan"))
     _train_until_done(qtbot, window)
     assert "training diverged at step 2" in _log(window) and "lower learning rate" in _log(window)
     assert any("diverged at step 2" in text for text in _boxes())
@@ -85,14 +71,14 @@ def test_divergence_names_the_step_and_suggests_a_lower_learning_rate(qtbot, win
 
 
 def test_out_of_memory_names_the_batch_size_and_the_window_stays_up(qtbot, window, monkeypatch):
-    _break_training_step(monkeypatch, 1, error=torch.OutOfMemoryError("CUDA out of memory"))
+    break_training_step(monkeypatch, 1, error=torch.OutOfMemoryError("CUDA out of memory"))
     _train_until_done(qtbot, window)
     assert "out of memory at batch size 16" in _log(window) and "lower train.batch_size" in _log(window)
     _assert_responsive(qtbot, window)
 
 
 def test_an_unexpected_crash_is_a_message_not_a_traceback_dialog(qtbot, window, monkeypatch):
-    _break_training_step(monkeypatch, 1, error=RuntimeError("boom in the model"))
+    break_training_step(monkeypatch, 1, error=RuntimeError("boom in the model"))
     _train_until_done(qtbot, window)
     assert "boom in the model" in _log(window)
     assert any(text == "RuntimeError: boom in the model" for text in _boxes())
