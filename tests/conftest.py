@@ -24,7 +24,8 @@ TINY_RUNS = {
     "simclr": ["method.name=simclr", "method.projection_dim=16", "backbone.name=cnn", "backbone.width=8",
                "optim.name=sgd", "optim.lr=0.1"],
     "dino": ["method.name=dino", "method.out_dim=64", "method.hidden_dim=32", "method.bottleneck_dim=16",
-             "method.local_crops_number=2", "optim.name=adamw", "optim.lr=5e-4", *TINY_VIT],
+             "method.local_crops_number=2", "method.momentum_teacher=0.9",  # a teacher that moves in 12 steps
+             "optim.name=adamw", "optim.lr=5e-4", *TINY_VIT],
     "mae": ["method.name=mae", "method.decoder_depth=1", "method.decoder_width=32", "method.decoder_heads=2",
             "optim.name=adamw", "optim.lr=1e-3", *TINY_VIT],
 }

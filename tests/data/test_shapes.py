@@ -68,7 +68,7 @@ def test_raw_pixels_predict_the_class_far_worse_than_a_label_would():
 
 
 def test_palette_colours_with_a_luma_gap_that_grayscale_keeps():
-    data = generate_shapes(400, 32, 3)
+    data = generate_shapes(400, 64, 3)  # at 64 px every object has pixels well inside its outline
     inner = data.masks & ~F.max_pool2d((~data.masks)[:, None].float(), 3, 1, 1)[:, 0].bool()  # away from the edge
     img = data.images.float() / 255
     colour = (img * inner[:, None]).sum((2, 3)) / inner[:, None].sum((2, 3))

@@ -102,6 +102,13 @@ def test_train_for_n_minutes_sets_the_time_budget(dock):
     assert "time_budget_s" not in dock.forms["train"].fields()  # one control for it, not two
 
 
+def test_a_loaded_budget_shows_in_minutes_and_zero_means_none(dock):
+    dock.state.set(load_preset("simclr"))  # the preset trains for 5 minutes
+    assert dock.run_length.switch.isChecked() and dock.run_length.minutes.value() == 5
+    dock.state.set(apply_overrides(load_preset("simclr"), ["train.time_budget_s=0"]))
+    assert not dock.run_length.switch.isChecked() and "epochs" in dock.run_length.epochs_note.text()
+
+
 def test_paper_defaults_reset_the_method_section(dock):
     dock.forms["method"].set_value("temperature", 0.7)
     dock.reset_method_defaults()

@@ -111,8 +111,8 @@ class RunLength(QWidget):
     def show_config(self, train: TrainConfig) -> None:
         self._loading = True
         try:
-            self.switch.setChecked(train.time_budget_s is not None)
-            if train.time_budget_s is not None:
+            self.switch.setChecked(bool(train.time_budget_s))  # None or 0: no budget
+            if train.time_budget_s:
                 self.minutes.setValue(max(1, round(train.time_budget_s / 60)))
         finally:
             self._loading = False
