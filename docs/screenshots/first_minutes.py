@@ -5,16 +5,18 @@ reference lines (raw pixels, the untrained encoder) with the time since Start.
     xvfb-run -a -s "-screen 0 1366x768x24" .venv/bin/python docs/screenshots/first_minutes.py --seconds 120
 
 Settings and runs go to a temporary folder (a new user's window: no settings of an earlier session).
+Run from the repository root (``ui`` and ``labbench`` importable).
 """
 
 from __future__ import annotations
 
 import argparse
-import tempfile
+import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # make_screenshots, beside this file
 
 
 def main() -> None:
@@ -23,21 +25,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE / "window-first-minutes.png")
     args = parser.parse_args()
 
-    from PySide6.QtCore import QSettings
+    from make_screenshots import open_as_new_user
     from PySide6.QtGui import QCursor
 
-    scratch = Path(tempfile.mkdtemp(prefix="labbench-first-minutes-"))
-    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(scratch / "settings"))
-    from ui.app import create_application, settle, wait_until
-
-    create_application([])
-    from ui.main_window import MainWindow, default_config
-
-    window = MainWindow(config=default_config(), runs_root=scratch / "runs")
-    window.show()
-    wait_until(lambda: window.browser.model.rowCount() > 0 and window.preview.panels, 120)
-    settle(1.0)
+    window = open_as_new_user()
+    from ui.app import settle, wait_until
 
     reference, epochs = [], []
     window.session.reference.connect(reference.append)

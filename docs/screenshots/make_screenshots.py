@@ -56,11 +56,10 @@ def main() -> None:
         print("size checks in", scratch)
 
 
-def shoot(size: str, out: Path) -> None:
-    """The window on this X screen: as it opens, while training, and on the Inspect panel."""
+def open_as_new_user():
+    """The window as ``make run`` opens it for a new user — the default preset, settings and runs in a
+    temporary folder (never the person's own) — once its dataset and preview are drawn."""
     from PySide6.QtCore import QSettings
-    from PySide6.QtGui import QCursor
-    from PySide6.QtWidgets import QToolTip
 
     scratch = Path(tempfile.mkdtemp(prefix="labbench-shots-"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -74,6 +73,17 @@ def shoot(size: str, out: Path) -> None:
     window.show()
     wait_until(lambda: window.browser.model.rowCount() > 0 and window.preview.panels, 120)
     settle(1.5)  # thumbnails and preview drawn
+    return window
+
+
+def shoot(size: str, out: Path) -> None:
+    """The window on this X screen: as it opens, while training, and on the Inspect panel."""
+    from PySide6.QtGui import QCursor
+    from PySide6.QtWidgets import QToolTip
+
+    window = open_as_new_user()
+    from ui.app import settle, wait_until
+
     screen = window.screen().availableGeometry()
     print(f"{size}: available {screen.width()}×{screen.height()} (logical px), window {window.width()}×"
           f"{window.height()}, fits: {screen.contains(window.frameGeometry())}", flush=True)

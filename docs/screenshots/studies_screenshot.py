@@ -21,8 +21,7 @@ from PySide6.QtCore import QSettings
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
-from qt_wait import settle, wait_until  # noqa: E402
-from ui.app import create_application  # noqa: E402
+from ui.app import create_application, settle, wait_until  # noqa: E402
 
 
 def main() -> None:
@@ -55,8 +54,8 @@ def main() -> None:
     if panel.start_button.isEnabled():
         print(f"running {folder.name} …", flush=True)
         panel.start()
-        wait_until(app, lambda: not panel.session.is_active(), 3600)
-    settle(app, 1.0)
+        wait_until(lambda: not panel.session.is_active(), 3600)
+    settle(1.0)
     panel.grab().save(str(args.out))
     print("wrote", args.out)
     window.close()
