@@ -3,7 +3,7 @@
     python benchmarks/attention_jaccard.py [--dino-epochs 4] [--dino-minutes 8] [--simclr-epochs 4]
                                            [--simclr-minutes 8] [--dino-run RUN] [--simclr-run RUN]
 
-1. The DINO preset (ViT-Tiny, 4 blocks, 4-px patches, shapes at 32 px) trains for ``--dino-epochs``
+1. The dino_vit preset (ViT-Tiny, 4 blocks, 4-px patches, shapes at 32 px) trains for ``--dino-epochs``
    (at most ``--dino-minutes``); the teacher's last-block CLS attention on eval images is thresholded to
    keep 60 % of its mass (DINO's visualize_attention.py) and scored by its Jaccard index against the
    shapes' exact object masks — next to the same ViT untrained and a centred Gaussian "prior" map.
@@ -65,7 +65,7 @@ def main() -> None:
     load = "/".join(f"{v:.1f}" for v in os.getloadavg())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {load}\n", flush=True)
 
-    dino_run = args.dino_run or train("dino", args.dino_epochs, args.dino_minutes, args.runs_dir)
+    dino_run = args.dino_run or train("dino_vit", args.dino_epochs, args.dino_minutes, args.runs_dir)
     method, cfg = load_run_method(dino_run)
     eval_set = load_split(cfg.data).eval
     images, masks = eval_set.images[: args.images], eval_set.masks[: args.images]

@@ -32,12 +32,12 @@ from ui.theme import apply_theme
 HERE = Path(__file__).resolve().parent
 #: preset -> overrides that make a short run show something (smaller set, more steps per image)
 RUNS = {
-    "dino": ["data.num_images=2400", "train.batch_size=64", "train.epochs=8"],
+    "dino_vit": ["data.num_images=2400", "train.batch_size=64", "train.epochs=8"],  # a ViT: attention maps
     "mae": ["data.num_images=2400", "train.batch_size=64", "train.epochs=6"],
     "simclr": ["data.num_images=3000", "train.epochs=6"],
 }
 #: view -> the run it is shown on
-VIEW_RUNS = {"Attention maps": "dino", "MAE reconstructions": "mae", "Embeddings": "simclr", "Collapse": "dino",
+VIEW_RUNS = {"Attention maps": "dino_vit", "MAE reconstructions": "mae", "Embeddings": "simclr", "Collapse": "dino_vit",
              "Affinity matrix": "simclr", "Evaluation": "simclr"}
 FILE_NAMES = {"Attention maps": "attention", "MAE reconstructions": "reconstruction", "Embeddings": "embeddings",
               "Collapse": "collapse", "Affinity matrix": "affinity", "Evaluation": "evaluation",
@@ -45,13 +45,13 @@ FILE_NAMES = {"Attention maps": "attention", "MAE reconstructions": "reconstruct
               "Contrastive simulator": "contrastive-simulator"}
 
 
-def run_of(root: Path, method: str, minutes: float) -> Path:
-    """The newest completed ``method`` run under ``root``, trained first when there is none."""
+def run_of(root: Path, preset: str, minutes: float) -> Path:
+    """The newest completed run of ``preset``'s method and backbone under ``root``, trained first when there is none."""
+    config = apply_overrides(load_preset(preset), [*RUNS[preset], f"train.time_budget_s={60 * minutes}"])
     for info in list_runs(root):
-        if info.method == method and info.status == "completed":
+        if (info.method, info.backbone, info.status) == (config.method.name, config.backbone.name, "completed"):
             return info.path
-    config = apply_overrides(load_preset(method), [*RUNS[method], f"train.time_budget_s={60 * minutes}"])
-    print(f"training {method} for at most {minutes} min …", flush=True)
+    print(f"training {preset} for at most {minutes} min …", flush=True)
     return Path(Trainer(config, runs_root=root).fit().run_dir)
 
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     app = create_application([])
     apply_theme(app, "dark")
     root = args.runs or scratch / "runs"
-    runs = {method: run_of(root, method, args.minutes) for method in RUNS}
+    runs = {preset: run_of(root, preset, args.minutes) for preset in RUNS}
 
     from ui.inspect.export_dialog import ExportDialog
     from ui.main_window import MainWindow, default_config
