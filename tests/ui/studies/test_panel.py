@@ -99,7 +99,7 @@ def test_choosing_temperature_plans_five_runs_with_the_time_budget(qtbot, tmp_pa
     assert panel.plan_label.text().startswith("5 runs × 30 s ≈ ")
     assert panel.plot.kind == "line"
     panel.chooser.setCurrentIndex(study_names().index("colour_shortcut"))
-    assert panel.plan_label.text().startswith("4 runs × 90 s") and panel.plot.kind == "bars"
+    assert panel.plan_label.text().startswith("4 runs × 150 s") and panel.plot.kind == "heatmap"
 
 
 def test_runs_go_beside_the_runs_folder(qtbot, tmp_path, monkeypatch):
