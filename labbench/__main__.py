@@ -1,7 +1,5 @@
 """``python -m labbench`` (and ``torchrun -m labbench train …``)."""
 
-import sys
+from labbench.cli import run
 
-from labbench.cli import main
-
-sys.exit(main())
+run()

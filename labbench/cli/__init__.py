@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 
 from labbench import __version__
 from labbench.cli import data, evaluate, export, gui, presets, runs, study, train
-from labbench.cli.interrupts import EXIT_FAILED, EXIT_USAGE, interrupted_exit_code
+from labbench.cli.interrupts import EXIT_FAILED, EXIT_USAGE, STOP_SIGNALS, interrupted_exit_code
 from labbench.errors import ConfigError, DataError, LabbenchError
 
 COMMANDS = (train, runs, presets, evaluate, export, study, data, gui)
@@ -56,5 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         return interrupted_exit_code(err)
 
 
+def run() -> None:
+    """The process entry (console script, ``python -m labbench``): once the command has returned, its work
+    is saved, so a late Ctrl+C or SIGTERM during the interpreter's shutdown must not end it as killed."""
+    status = main()
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+    sys.exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
