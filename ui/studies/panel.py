@@ -24,6 +24,7 @@ from labbench.studies import (
 )
 from labbench.studies.table import measured_summary, study_table
 from labbench.studies.verdict import FAILS, HOLDS, UNCLEAR
+from ui.state import SessionState
 from ui.studies.plot import StudyPlot
 from ui.studies.session import StudySession
 from ui.theme import current_theme
@@ -50,7 +51,7 @@ class StudiesPanel(QDockWidget):
         self._done_in_session, self._to_run = 0, 1
         self._build()
         self._connect()
-        self._set_state("idle")
+        self._set_state(SessionState.IDLE)
         self._catalogue_chosen(self.chooser.currentIndex())  # the first study, shown from the start
 
     # -- construction ----------------------------------------------------------------------------
@@ -343,14 +344,14 @@ class StudiesPanel(QDockWidget):
         if level == "error":
             self._set_state(self.session.state)
 
-    @Slot(str)
-    def _set_state(self, state: str) -> None:
-        idle = state == "idle"
+    @Slot(object)
+    def _set_state(self, state: SessionState) -> None:
+        idle = state is SessionState.IDLE
         resumable = self.study is not None and self.folder is not None and bool(self._remaining())
         can_start = idle and self.study is not None and bool(self.plan) and (self.folder is None or resumable)
         self.start_button.setEnabled(can_start)
         self.start_button.setText("Resume" if self.folder is not None and resumable else "Start")
-        self.stop_button.setEnabled(state == "running")
+        self.stop_button.setEnabled(state is SessionState.RUNNING)
         for widget in (self.chooser, self.open_file_button, self.open_results_button):
             widget.setEnabled(idle)
         self.budget.setEnabled(idle and self.folder is None)
