@@ -10,14 +10,20 @@ handling engine events, or waiting for the Python lock the training thread holds
 gaps' p50, p99 and maximum and how many exceed 50 ms (what a person notices), and how long after
 Start the first step event arrived and the first point was on the loss plot; with the machine
 line, since the figures mean something only for the machine they were taken on. ``--tiny`` trains
-a 16-px set instead of the preset, to check the script in seconds.
+a 16-px set instead of the preset, to check the script in seconds. ``--trace`` says what the GUI
+thread was doing in each gap over 50 ms: a watchdog thread samples its stack while the probe is
+late, and garbage-collector passes are timed.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import sys
 import tempfile
+import threading
 import time
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -54,10 +60,63 @@ class Probe:
         return np.diff(np.asarray(self.ticks)) * 1000
 
 
+class StallTracer(threading.Thread):
+    """Samples the GUI thread's stack whenever the probe is more than ``late_ms`` late; times gc passes.
+
+    The sample names the Python line the GUI thread is on (or waiting in) during a stall, which is
+    what a fix needs; a full garbage-collector pass stops every thread and is timed separately.
+    """
+
+    def __init__(self, probe: Probe, late_ms: float = 25.0) -> None:
+        super().__init__(daemon=True)
+        self.probe, self.late = probe, late_ms / 1000
+        self.gui_thread = threading.main_thread().ident
+        self.samples: list[tuple[float, str]] = []
+        self.collections: list[tuple[float, float, int]] = []  # (start, seconds, generation)
+        self.running = True
+        self._gc_start = 0.0
+        gc.callbacks.append(self._on_gc)
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self.collections.append((self._gc_start, time.perf_counter() - self._gc_start, info["generation"]))
+
+    def run(self) -> None:
+        while self.running:
+            time.sleep(0.002)
+            ticks = self.probe.ticks
+            if ticks and time.perf_counter() - ticks[-1] > self.late:
+                frame = sys._current_frames().get(self.gui_thread)
+                if frame is not None:
+                    stack = traceback.extract_stack(frame)[-6:]
+                    self.samples.append((time.perf_counter(), " ← ".join(
+                        f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack))))
+
+    def report(self, gaps_over: list[tuple[float, float]], started: float) -> None:
+        self.running = False
+        gc.callbacks.remove(self._on_gc)
+        for begin, end in gaps_over:
+            print(f"  gap {1000 * (end - begin):.0f} ms at {begin - started:.1f} s after Start")
+            for start, seconds, generation in self.collections:
+                if begin <= start <= end:
+                    print(f"    gc generation {generation}: {1000 * seconds:.0f} ms")
+            seen: set[str] = set()
+            for when, stack in self.samples:
+                if begin <= when <= end + 0.005 and stack not in seen:
+                    seen.add(stack)
+                    print(f"    GUI thread: {stack}")
+        full = [s for _, s, g in self.collections if g == 2]
+        if full:
+            print(f"  full gc passes: {len(full)}, longest {1000 * max(full):.0f} ms")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=90.0, help="how long to measure after Start")
     parser.add_argument("--tiny", action="store_true", help="a 16-px set instead of the preset: a quick check")
+    parser.add_argument("--trace", action="store_true", help="say what the GUI thread did in each gap over 50 ms")
     args = parser.parse_args(argv)
 
     from PySide6.QtCore import QSettings
@@ -90,6 +149,9 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     window.start_training()
     probe.ticks = [started]
+    tracer = StallTracer(probe) if args.trace else None
+    if tracer:
+        tracer.start()
     wait_until(lambda: time.perf_counter() - started > args.seconds or not window.session.is_active(), args.seconds + 60)
     probe.timer.stop()
     gaps = probe.gaps_ms()
@@ -106,6 +168,10 @@ def main(argv: list[str] | None = None) -> None:
           f"max {gaps.max():.1f} ms · {(gaps > NOTICEABLE_MS).sum()} gaps over {NOTICEABLE_MS} ms in {len(gaps)} ticks")
     first_event = f"{first_step[0] - started:.2f} s" if first_step else "none"
     first_point = f"{probe.first_seen - started:.2f} s" if probe.first_seen else "none"
+    if tracer:
+        ticks = np.asarray(probe.ticks)
+        late = np.flatnonzero(np.diff(ticks) * 1000 > NOTICEABLE_MS)
+        tracer.report([(ticks[i], ticks[i + 1]) for i in late], started)
     print(f"after Start: first step event {first_event} · first point on the loss plot {first_point}")
 
 
