@@ -93,8 +93,8 @@ def test_choosing_temperature_plans_five_runs_with_the_time_budget(qtbot, tmp_pa
     panel = StudiesPanel(tmp_path / "runs")
     qtbot.addWidget(panel)
     panel.chooser.setCurrentIndex(study_names().index("temperature"))
-    assert panel.budget.value() == 90 and panel.budget.suffix() == " s"
-    assert panel.plan_label.text().startswith("5 runs × 90 s ≈ ")
+    assert panel.budget.value() == 140 and panel.budget.suffix() == " s"
+    assert panel.plan_label.text().startswith("5 runs × 140 s ≈ ")
     panel.budget.setValue(30)
     assert panel.plan_label.text().startswith("5 runs × 30 s ≈ ")
     assert panel.plot.kind == "line"
