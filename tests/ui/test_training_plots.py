@@ -97,6 +97,9 @@ def test_reference_lines_are_drawn_live_and_from_a_reopened_run(plots):
     labels = sorted(line.label.toPlainText() for line in plots._knn_lines)
     assert labels == ["raw pixels 21%", "untrained 24%"]
     assert sorted(line.value() for line in plots._knn_lines) == [0.21, 0.24]
+    # close lines: the upper one's label sits above it, the lower one's below, so they never overlap
+    above = {line.label.toPlainText(): line.label.anchor.y() == 1 for line in plots._knn_lines}
+    assert above == {"raw pixels 21%": False, "untrained 24%": True}
     plots.load_records("old", "old run", [{"kind": "reference", "raw_pixels_knn": 0.3, "untrained_knn": None}])
     assert sorted(line.label.toPlainText() for line in plots._knn_lines) == [
         "raw pixels 21%", "raw pixels 30%", "untrained 24%"]

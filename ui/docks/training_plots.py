@@ -347,14 +347,19 @@ class TrainingPlots(QDockWidget):
             if not run.visible:
                 continue
             colour = theme.curves[run.colour_index % len(theme.curves)]
+            top = max(run.reference.values(), default=None)
             for key, value in run.reference.items():
                 name, style = REFERENCES[key]
-                self._knn_lines.append(self._line(self.plots["knn"], value, f"{name} {value:.0%}", colour, style))
+                # the upper line's label above it, the others below theirs: close lines keep apart labels
+                self._knn_lines.append(self._line(self.plots["knn"], value, f"{name} {value:.0%}", colour, style,
+                                                  above=value == top and len(run.reference) > 1))
 
     @staticmethod
-    def _line(plot: pg.PlotItem, y: float, label: str, colour: str, style: Qt.PenStyle) -> pg.InfiniteLine:
+    def _line(plot: pg.PlotItem, y: float, label: str, colour: str, style: Qt.PenStyle,
+              above: bool = False) -> pg.InfiniteLine:
+        anchor = (0, 1) if above else (0, 0)  # the text's bottom-left, or its top-left, on the line
         line = pg.InfiniteLine(pos=y, angle=0, pen=pg.mkPen(colour, width=1, style=style), label=label,
-                               labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 0), (0, 0)]})
+                               labelOpts={"position": 0.02, "color": colour, "anchors": [anchor, anchor]})
         plot.addItem(line)
         return line
 
