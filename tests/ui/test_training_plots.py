@@ -33,8 +33,21 @@ def test_points_are_drawn_by_the_timer_not_per_event(plots, qtbot):
     for s in range(1, 6):
         plots.on_step(step(s, 2.0))
     assert plots.point_count("loss_raw") == 1  # the first at once, the rest buffered
-    qtbot.waitUntil(lambda: plots.point_count("loss_raw") == 5, timeout=1000)
-    assert plots.point_count("lr") == 5
+    qtbot.waitUntil(lambda: plots.point_count("loss_raw") == 5 and plots.point_count("lr") == 5, timeout=1000)
+
+
+def test_each_timer_tick_draws_one_plot_so_an_epoch_end_is_never_one_long_repaint(plots):
+    plots.on_step(step(1, 2.0))  # the first point: the loss plot at once
+    plots.on_step(step(2, 1.0, momentum=0.99))
+    plots.on_epoch(epoch(1, std=0.1, rank=30.0))
+    curves = ("loss_raw", "lr", "images_per_sec", "knn_accuracy", "feature_std", "effective_rank")
+    drawn = [tuple(plots.point_count(c) for c in curves)]
+    for _ in range(6):  # six plots have changes
+        plots._redraw_next_plot()  # what the timer calls
+        drawn.append(tuple(plots.point_count(c) for c in curves))
+    changed = [sum(a != b for a, b in zip(before, after)) for before, after in zip(drawn, drawn[1:])]
+    assert changed == [1] * 6  # one plot a tick
+    assert drawn[-1] == (2, 2, 2, 1, 1, 1)  # and after a round every change is on screen
 
 
 def test_smoothed_loss_is_a_debiased_moving_average(plots):

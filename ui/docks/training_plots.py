@@ -3,8 +3,10 @@ the run's reference lines (raw pixels, the untrained encoder), feature std again
 rank, images per second — several runs overlaid, each in its own colour (the strip above the plots
 says which is which, so no legend covers a curve).
 
-Events only append to numpy buffers; a timer draws what changed at most 20 times a second, and a
-run's very first point is drawn at once. Every plot item is made once per run and updated with
+Events only append to numpy buffers; a timer draws what changed at most 20 times a second, one plot
+per tick (all six plots share one canvas, and repainting several at once — their axes are laid out in
+Python — held the GUI thread for 50–70 ms at each epoch's end), and a run's very first point is drawn
+at once. Every plot item is made once per run and updated with
 ``setData`` (pyqtgraph's fast path). Whether a run's features have collapsed is decided by
 :mod:`labbench.evaluate.collapse`, as on the command line and in the Collapse view.
 """
@@ -155,7 +157,8 @@ class TrainingPlots(QDockWidget):
         self.live_key: str | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(REDRAW_MS)
-        self._timer.timeout.connect(self.redraw)
+        self._timer.timeout.connect(self._redraw_next_plot)
+        self._next_plot = 0  # where the timer's round of the plots goes on
         self._timer.start()
         self.restyle()
 
@@ -258,7 +261,7 @@ class TrainingPlots(QDockWidget):
             first = run.buffers["loss_raw"].n == 0
             self._add_record(run, asdict(event))
             if first:  # the run's first point is drawn now, not at the next tick
-                self.redraw()
+                self._flush("loss")
 
     @Slot(object)
     def on_epoch(self, event: EpochEvent) -> None:
@@ -322,16 +325,34 @@ class TrainingPlots(QDockWidget):
     # -- drawing ---------------------------------------------------------------------------
     @Slot()
     def redraw(self) -> None:
-        """Push changed buffers to their plot items (called by the timer)."""
+        """Push every changed buffer to its plot item now."""
+        for plot in PLOTS:
+            self._flush(plot)
+
+    @Slot()
+    def _redraw_next_plot(self) -> None:
+        """The timer's tick: draw the changes of the next plot that has any, so that a repaint covers one plot."""
+        order = list(PLOTS)
+        for i in range(len(order)):
+            plot = order[(self._next_plot + i) % len(order)]
+            if self._flush(plot):
+                self._next_plot = (self._next_plot + i + 1) % len(order)
+                return
+
+    def _flush(self, plot: str) -> bool:
+        """Push the changed buffers of every run's curves on ``plot``; False when nothing had changed."""
+        changed = False
         for run in self.runs.values():
-            for curve in run.dirty:
+            for curve in [c for c in run.dirty if CURVES[c] == plot]:
                 x, y = run.buffers[curve].data()
                 item = run.items[curve]
                 item.setData(x, y)
                 item.setVisible(run.visible)
-            if run.dirty:
-                run.dirty.clear()
-                self._sync_shown()
+                run.dirty.discard(curve)
+                changed = True
+        if changed:
+            self._sync_shown()
+        return changed
 
     def _update_reference_lines(self) -> None:
         """1/√d on the std plot (once per d); each visible run's raw-pixel and untrained k-NN on the k-NN plot."""
