@@ -92,6 +92,13 @@ class EvalResult:
         return result
 
 
+def chance_level(labels: torch.Tensor | None) -> float | None:
+    """The accuracy of always answering the most frequent class: what a classifier must beat."""
+    if labels is None or len(labels) == 0:
+        return None
+    return float(labels.bincount().max()) / len(labels)
+
+
 def data_key(data: DataConfig, max_train: int | None = None) -> str:
     """Which data a result was measured on: the source, a folder by its full path, and the cap on
     labelled training images when there was one."""
@@ -301,7 +308,8 @@ def _evaluate(run_dir: str | Path, protocols: Sequence[str], data: DataConfig | 
         caveat=CAVEATS.get(config.method.name), created=time.strftime("%Y-%m-%d %H:%M:%S"),
         data_key=data_key(data_cfg, max_train),
     )
-    result.details["data"] = {"train_images": len(train), "test_images": len(test), "image_size": size}
+    result.details["data"] = {"train_images": len(train), "test_images": len(test), "image_size": size,
+                              "chance": chance_level(test.labels)}
 
     method = loaded.method
     if frozen:

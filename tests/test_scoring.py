@@ -3,9 +3,10 @@
 import json
 
 import pytest
+import torch
 
 from labbench.errors import ConfigError
-from labbench.scoring import EVAL_NAME, evaluate_run, format_table, read_eval, results_table
+from labbench.scoring import EVAL_NAME, chance_level, evaluate_run, format_table, read_eval, results_table
 
 
 def test_evaluate_run_scores_every_protocol_and_both_baselines(simclr_run):
@@ -55,3 +56,9 @@ def test_cancel_stops_the_evaluation_without_writing(simclr_run, tmp_path):
         evaluate_run(simclr_run, ("knn",), device="cpu", progress=lambda d, t: False)
     after = (simclr_run / EVAL_NAME).read_bytes() if (simclr_run / EVAL_NAME).exists() else None
     assert before == after
+
+
+def test_chance_is_the_most_frequent_class_share():
+    assert chance_level(torch.tensor([0, 0, 1, 2])) == 0.5
+    assert chance_level(torch.arange(10)) == 0.1
+    assert chance_level(None) is None and chance_level(torch.tensor([], dtype=torch.long)) is None

@@ -26,7 +26,7 @@ from labbench.errors import ConfigError, DataError
 from labbench.engine.checkpointed import load_run
 from labbench.evaluate.features import extract_features
 from labbench.evaluate.linear_probe import linear_probe
-from labbench.scoring import evaluate_run
+from labbench.scoring import chance_level, evaluate_run
 from labbench.methods import METHODS, Method
 from labbench.runs import load_run_config, read_metrics
 
@@ -73,6 +73,7 @@ class Measured:
 
     values: dict[str, float] = field(default_factory=dict)
     test_images: int | None = None
+    chance: float | None = None  # the test set's most frequent class share: an accuracy at it learned nothing
     reference: dict[str, float] = field(default_factory=dict)
 
 
@@ -86,8 +87,9 @@ def measure_run(run_dir: str | Path, measures: Sequence[str], *, max_train: int 
                               finetune_epochs=finetune_epochs, seed=seed)
         out.values.update(result.scores)
         out.test_images = result.details.get("data", {}).get("test_images")
+        out.chance = result.details.get("data", {}).get("chance")
     if "linear_z" in measures:
-        out.values["linear_z"], out.test_images = probe_projection(run_dir, max_train, seed, device)
+        out.values["linear_z"], out.test_images, out.chance = probe_projection(run_dir, max_train, seed, device)
     records = read_metrics(run_dir)
     if "teacher_entropy" in measures:
         entropy = _last_step_metric(records, "teacher_entropy")
@@ -100,8 +102,8 @@ def measure_run(run_dir: str | Path, measures: Sequence[str], *, max_train: int 
 
 
 def probe_projection(run_dir: str | Path, max_train: int | None, seed: int,
-                     device: torch.device | str) -> tuple[float, int]:
-    """(accuracy, test images) of the linear probe on z = g(encoder(x)) of the run's last checkpoint."""
+                     device: torch.device | str) -> tuple[float, int, float | None]:
+    """(accuracy, test images, chance level) of the linear probe on z = g(encoder(x)) of the run's last checkpoint."""
     device = resolve_device(device) if isinstance(device, str) else device
     loaded = load_run(run_dir, device)
     head = loaded.method.projection_head
@@ -121,7 +123,7 @@ def probe_projection(run_dir: str | Path, max_train: int | None, seed: int,
     train_z = extract_features(project, train.images, size, device)
     test_z = extract_features(project, test.images, size, device)
     probe = linear_probe(train_z, train.labels, test_z, test.labels.to(device), seed=seed)
-    return probe.accuracy, len(test)
+    return probe.accuracy, len(test), chance_level(test.labels)
 
 
 def _last_step_metric(records: list[dict[str, Any]], name: str) -> float | None:

@@ -37,6 +37,7 @@ class RunResult:
     message: str = ""
     values: dict[str, float] = field(default_factory=dict)   # measure -> value
     test_images: int | None = None
+    chance: float | None = None   # the test set's most frequent class share (older records: unknown)
     reference: dict[str, float] = field(default_factory=dict)  # the run's logged reference lines (k-NN)
     steps: int = 0
     train_seconds: float = 0.0
@@ -104,6 +105,10 @@ class Cell:
             p = values[0]
             return math.sqrt(max(p * (1 - p), 1 / n) / n)
         return 0.0
+
+    def chance(self) -> float | None:
+        """The accuracy of answering the most frequent class on this cell's test set, where recorded."""
+        return next((r.chance for r in self.completed if r.chance is not None), None)
 
     def untrained_knn(self) -> float | None:
         """The untrained encoder's k-NN on this cell's data and backbone, where its runs logged it."""

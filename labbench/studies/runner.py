@@ -144,8 +144,8 @@ class StudyRunner:
                 measured = measure_run(run_dir, self.study.measures, max_train=self.study.evaluation.max_train,
                                        finetune_epochs=self.study.evaluation.finetune_epochs,
                                        seed=planned.seed, device=planned.config.train.device)
-                result.values, result.test_images, result.reference = (
-                    measured.values, measured.test_images, measured.reference)
+                result.values, result.test_images, result.chance, result.reference = (
+                    measured.values, measured.test_images, measured.chance, measured.reference)
                 result.eval_seconds = time.perf_counter() - started
         except LabbenchError as err:
             result.status, result.message = "failed", str(err)

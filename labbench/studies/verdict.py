@@ -6,8 +6,9 @@ standard errors come from the seeds (two or more) or, for one seed, from the siz
 
 - **holds**: every expectation is met by more than the margin;
 - **does not hold here**: at least one is contradicted by more than the margin;
-- **too short to tell**: the rest — differences inside the noise, a failed run, or no run whose
-  k-NN cleared its own untrained encoder (nothing was learned, so nothing can be compared);
+- **too short to tell**: the rest — differences inside the noise, a failed run, no run whose k-NN
+  cleared its own untrained encoder (nothing was learned, so nothing can be compared), or a side that
+  should win sitting at chance (its protocol learned nothing: a contradiction would be no evidence);
 - **not measured yet**: runs are still to come.
 
 A run that diverged loses every comparison it is in (the lecture's "unstable" is a finding).
@@ -61,6 +62,12 @@ class _Side:
     def value(self) -> float | None:
         return self.cell.mean(self.measure)
 
+    def at_chance(self) -> bool:
+        """An accuracy no better than always answering the most frequent class (beyond its noise)."""
+        chance = self.cell.chance()
+        return (MEASURES[self.measure].accuracy and chance is not None and self.value is not None
+                and self.value <= chance + Z * self.cell.noise(self.measure))
+
     def text(self) -> str:
         if self.value is None and self.cell.diverged:
             return f"{self.label} diverged"
@@ -82,7 +89,10 @@ def _compare(high: _Side, low: _Side, study: Study, text: str) -> Check:
     d = high.value - low.value
     margin = max(study.min_effect, Z * math.hypot(high.cell.noise(high.measure), low.cell.noise(low.measure)))
     outcome: Outcome = "agrees" if d > margin else "contradicts" if d < -margin else "unclear"
-    return Check(f"{text}: {_difference(d)} (noise ±{_difference(margin)[1:]})", outcome)
+    text = f"{text}: {_difference(d)} (noise ±{_difference(margin)[1:]})"
+    if high.at_chance():  # the side that should win learned nothing under this protocol: no evidence either way
+        return Check(f"{text}; {high.label} is at chance ({high.cell.chance():.0%})", "unclear")
+    return Check(text, outcome)
 
 
 def _side(study: Study, cells: dict[tuple[int, ...], Cell], ref: CellRef) -> _Side:

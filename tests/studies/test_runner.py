@@ -50,6 +50,7 @@ def test_results_hold_one_measured_record_per_run(finished_study):
                                          "tau=0.5/head=mlp#s0", "tau=0.5/head=none#s0"]
     for record in lines:
         assert record["status"] == "completed" and record["steps"] == 3 and record["test_images"] == 24
+        assert 1 / 10 <= record["chance"] < 1  # the most frequent of ten classes' share: what the verdict must beat
         assert set(record["values"]) == {"knn", "linear_z"} and 0 <= record["values"]["knn"] <= 1
         assert (folder / record["run_dir"]).is_dir()
 

@@ -20,7 +20,7 @@ than = { tau = 1.0 }
 
 
 def _verdict(knn: dict[float, list[float]], text: str = STUDY, status: dict[float, str] | None = None,
-             reference: float | None = None):
+             reference: float | None = None, chance: float | None = None):
     study = study_from_text(text, "t.toml")
     results = {}
     for tau, values in knn.items():
@@ -29,7 +29,7 @@ def _verdict(knn: dict[float, list[float]], text: str = STUDY, status: dict[floa
             state = (status or {}).get(tau, "completed")
             results[key] = RunResult(key, f"tau = {tau}", seed, "runs/x", state, "boom" if state == "failed" else "",
                                      {} if state != "completed" else {"knn": value}, test_images=1000,
-                                     reference={} if reference is None else {"untrained_knn": reference})
+                                     chance=chance, reference={} if reference is None else {"untrained_knn": reference})
     return judge(study, summarize(study, results))
 
 
@@ -76,6 +76,16 @@ def test_nothing_learned_means_nothing_to_compare():
     verdict = _verdict(knn, STUDY.replace('title = "t"', 'title = "t"\nmeasures = ["knn"]'), reference=0.62)
     assert verdict.word == UNCLEAR and "untrained encoder" in verdict.reason
     assert _verdict(knn, reference=0.40).word == HOLDS
+
+
+def test_a_side_that_should_win_at_chance_is_no_evidence_against_the_claim():
+    # τ 0.2 "should beat" τ 1.0 but sits at chance (10 % on a balanced 10-class test set): its run learned nothing
+    at_chance = {0.1: [0.50, 0.52], 0.2: [0.10, 0.11], 1.0: [0.30, 0.31]}
+    verdict = _verdict(at_chance, chance=0.10)
+    assert verdict.word == UNCLEAR and "tau = 0.2 is at chance (10%)" in verdict.reason
+    assert _verdict(at_chance).word == FAILS  # without the chance level known, it reads as a contradiction
+    # the side that should lose may sit at chance: that is evidence for the claim
+    assert _verdict({0.1: [0.50, 0.52], 0.2: [0.60, 0.61], 1.0: [0.10, 0.10]}, chance=0.10).word == HOLDS
 
 
 def test_a_study_without_expectations_has_no_verdict():
