@@ -12,7 +12,8 @@ Start the first step event arrived and the first point was on the loss plot; wit
 line, since the figures mean something only for the machine they were taken on. ``--tiny`` trains
 a 16-px set instead of the preset, to check the script in seconds. ``--trace`` says what the GUI
 thread was doing in each gap over 50 ms: a watchdog thread samples its stack while the probe is
-late, and garbage-collector passes are timed.
+late, and garbage-collector passes are timed. The sampling thread takes the interpreter lock every
+2 ms itself: take the figures without ``--trace``.
 """
 
 from __future__ import annotations
