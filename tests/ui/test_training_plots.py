@@ -149,11 +149,17 @@ def test_epoch_axes_tick_whole_epochs_only(plots):
     assert {1.0, 2.0} <= set(ticks)
 
 
-def test_a_hint_says_what_to_do_until_there_are_curves(plots):
+def test_a_hint_says_what_to_do_until_there_are_curves(plots, qtbot):
+    plots.resize(900, 500)
+    plots.show()
+    qtbot.waitExposed(plots)
     assert not plots.hint.isHidden()
+    assert plots.canvas.rect().contains(plots.hint.geometry())  # over the empty plots
+    canvas = plots.canvas.geometry()
     plots.on_step(step(1, 1.0))
-    plots.redraw()
     assert plots.hint.isHidden()
+    qtbot.wait(50)
+    assert plots.canvas.geometry() == canvas  # the first point re-lays out no plot
 
 
 def test_an_epoch_axis_never_scales_its_label(qtbot):

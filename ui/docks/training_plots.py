@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QDockWidget, QVBoxLayout, QWidget
 
 from labbench.engine.events import EpochEvent, ProbeEvent, ReferenceEvent, StepEvent
@@ -125,15 +125,21 @@ class TrainingPlots(QDockWidget):
         self.warning = wrapping_label(role="warning")
         self.warning.hide()
         layout.addWidget(self.warning)
-        self.hint = wrapping_label("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs "
-                                   "panel to compare them.", role="muted")
-        layout.addWidget(self.hint)
         self.key = wrapping_label(rich=True)  # which colour is which run
         self.key.setToolTip("Each run is drawn in its own colour; tick runs in the Runs panel to compare them")
         layout.addWidget(self.key)
         self.canvas = pg.GraphicsLayoutWidget()
         layout.addWidget(self.canvas, 1)
         self.setWidget(body)
+        # The hint floats over the empty plots instead of taking a row above them: hiding it at a run's
+        # first point then repaints its own rectangle, not six plots laid out again.
+        self.hint = wrapping_label("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs "
+                                   "panel to compare them.", role="muted")
+        self.hint.setParent(self.canvas)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setAutoFillBackground(True)
+        self.hint.setContentsMargins(8, 6, 8, 6)
+        self.canvas.installEventFilter(self)
 
         self.plots: dict[str, pg.PlotItem] = {}
         for i, (key, (title, ylabel, xlabel)) in enumerate(PLOTS.items()):
@@ -161,6 +167,13 @@ class TrainingPlots(QDockWidget):
         self._next_plot = 0  # where the timer's round of the plots goes on
         self._timer.start()
         self.restyle()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if watched is self.canvas and event.type() == QEvent.Type.Resize:
+            width = max(self.canvas.width() - 24, 1)
+            height = self.hint.heightForWidth(width)
+            self.hint.setGeometry(12, self.canvas.height() // 4 - height // 2, width, height)  # over the top row's plots
+        return super().eventFilter(watched, event)
 
     @staticmethod
     def _add_right_axis(plot: pg.PlotItem, label: str) -> pg.ViewBox:
