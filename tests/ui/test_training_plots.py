@@ -160,6 +160,10 @@ def test_a_hint_says_what_to_do_until_there_are_curves(plots, qtbot):
     assert plots.hint.isHidden()
     qtbot.wait(50)
     assert plots.canvas.geometry() == canvas  # the first point re-lays out no plot
+    plots.on_epoch(epoch(1, std=0.001, rank=1.0))  # collapsed: the warning appears over the plots
+    assert not plots.warning.isHidden() and plots.canvas.rect().contains(plots.warning.geometry())
+    qtbot.wait(50)
+    assert plots.canvas.geometry() == canvas
 
 
 def test_an_epoch_axis_never_scales_its_label(qtbot):

@@ -122,23 +122,19 @@ class TrainingPlots(QDockWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(2, 2, 2, 2)
-        self.warning = wrapping_label(role="warning")
-        self.warning.hide()
-        layout.addWidget(self.warning)
         self.key = wrapping_label(rich=True)  # which colour is which run
         self.key.setToolTip("Each run is drawn in its own colour; tick runs in the Runs panel to compare them")
         layout.addWidget(self.key)
         self.canvas = pg.GraphicsLayoutWidget()
         layout.addWidget(self.canvas, 1)
         self.setWidget(body)
-        # The hint floats over the empty plots instead of taking a row above them: hiding it at a run's
-        # first point then repaints its own rectangle, not six plots laid out again.
-        self.hint = wrapping_label("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs "
-                                   "panel to compare them.", role="muted")
-        self.hint.setParent(self.canvas)
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setAutoFillBackground(True)
-        self.hint.setContentsMargins(8, 6, 8, 6)
+        # The hint and the collapse warning float over the plots instead of taking rows above them:
+        # showing or hiding one then repaints its own rectangle, not six plots laid out again (each
+        # re-layout held the GUI thread 50–130 ms on 2 cores, traced with gui_latency --trace).
+        self.hint = self._overlay("No curves yet: press Start (Ctrl+R) to train, or tick past runs in the Runs "
+                                  "panel to compare them.", "muted")
+        self.warning = self._overlay("", "warning")
+        self.warning.hide()
         self.canvas.installEventFilter(self)
 
         self.plots: dict[str, pg.PlotItem] = {}
@@ -168,11 +164,24 @@ class TrainingPlots(QDockWidget):
         self._timer.start()
         self.restyle()
 
+    def _overlay(self, text: str, role: str):
+        label = wrapping_label(text, role=role)
+        label.setParent(self.canvas)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setAutoFillBackground(True)
+        label.setContentsMargins(8, 6, 8, 6)
+        return label
+
+    def _place_overlays(self) -> None:
+        """The hint over the middle of the top row's plots, the warning as a banner along the top."""
+        width = max(self.canvas.width() - 24, 1)
+        hint, warning = self.hint.heightForWidth(width), self.warning.heightForWidth(width)
+        self.hint.setGeometry(12, self.canvas.height() // 4 - hint // 2, width, hint)
+        self.warning.setGeometry(12, 2, width, warning)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
         if watched is self.canvas and event.type() == QEvent.Type.Resize:
-            width = max(self.canvas.width() - 24, 1)
-            height = self.hint.heightForWidth(width)
-            self.hint.setGeometry(12, self.canvas.height() // 4 - height // 2, width, height)  # over the top row's plots
+            self._place_overlays()
         return super().eventFilter(watched, event)
 
     @staticmethod
@@ -402,8 +411,9 @@ class TrainingPlots(QDockWidget):
         for run in self.runs.values():
             found = run.verdicts.current
             if run.visible and found is not None and found.collapsed:
-                messages.append(f"⚠ {run.label}, epoch {run.verdicts.epoch}: {found.words}. Try: {found.advice}.")
+                messages.append(f"⚠ {run.label}, epoch {run.verdicts.epoch}: {found.words}; {found.advice}.")
         self.warning.setText("\n".join(messages))
+        self._place_overlays()
         self.warning.setVisible(bool(messages))
 
     def warning_for(self, key: str) -> str:

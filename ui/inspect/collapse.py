@@ -178,7 +178,7 @@ class CollapseDashboard(ProbeViewer):
         self.collapsed = found.collapsed
         colour = current_theme().error if found.collapsed else current_theme().curves[2]
         m = self.history.at(epoch)
-        advice = f" Try: {found.advice}." if found.advice else ""
+        advice = f" What to do: {found.advice}." if found.advice else ""
         pairs = " · ".join(f"{name} {m[key]:.{digits}f}" for name, key, digits in (
             ("positive pairs: mean cosine", "positive_similarity", 2), ("negative pairs", "negative_similarity", 2),
             ("alignment", "alignment", 3), ("uniformity", "uniformity", 3)) if key in m)
