@@ -12,6 +12,7 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from ui.garbage import collect_in_gui_thread
 from ui.settings import APPLICATION, ORGANISATION, open_settings
 from ui.theme import apply_theme
 
@@ -27,6 +28,7 @@ def create_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("labbench")
     apply_theme(app, open_settings().value("view/theme", "dark", str))
+    collect_in_gui_thread(app)
     return app
 
 

@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from labbench.run_config import RunConfig, apply_overrides
+from ui.garbage import collect_in_gui_thread
 
 TINY = [
     "data.source=shapes", "data.image_size=16", "data.num_images=96",
@@ -15,6 +16,16 @@ TINY = [
     "train.epochs=2", "train.batch_size=16", "train.log_every_steps=1", "train.device=cpu",
     "eval.max_bank=40", "eval.max_eval=20", "eval.knn_k=5",
 ]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def garbage_in_the_gui_thread(qapp):
+    """As in the window: the cycle collector runs in the GUI thread only (see ui/garbage.py); after the
+    module, automatic collection is back for the tests that follow."""
+    collector = collect_in_gui_thread(qapp)
+    yield collector
+    collector.stop()
+    collector.deleteLater()
 
 
 @pytest.fixture(autouse=True)
