@@ -120,7 +120,8 @@ class EngineSession(QObject):
             self._set_state(SessionState.STOPPING)
 
     def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Stop, let the trainer save, and join the thread (the window is closing). True when it ended."""
+        """Stop, let the trainer save, and join the thread (the window is closing). True when it ended;
+        the end event the work sent is still queued, and makes the session idle when it is delivered."""
         if self._thread is None:
             return True
         if self._control is not None:
@@ -129,7 +130,6 @@ class EngineSession(QObject):
         ended = self._thread.wait(timeout_ms)
         if ended:
             self._cleanup()
-            self._set_state(SessionState.IDLE)
         return ended
 
     def _set_state(self, state: SessionState) -> None:

@@ -48,9 +48,9 @@ class GuiThreadCollector(QObject):
 
 
 def collect_in_gui_thread(app: QObject) -> GuiThreadCollector:
-    """Start (once per application) collecting garbage only in the GUI thread."""
+    """Collect garbage only in the GUI thread from now on (one collector per application)."""
     collector = app.findChild(GuiThreadCollector)
     if collector is None:
         collector = GuiThreadCollector(app)
-        collector.start()
+    collector.start()
     return collector

@@ -15,7 +15,7 @@ def test_list_shows_every_catalogue_study_with_its_runs_and_budget(capsys):
     out = capsys.readouterr().out
     for name in study_names():
         assert name in out
-    assert "5 runs × 90 s" in out and "SimCLR's temperature" in out
+    assert "5 runs × 140 s" in out and "SimCLR's temperature" in out
 
 
 @pytest.fixture(scope="module")

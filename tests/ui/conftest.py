@@ -25,7 +25,6 @@ def garbage_in_the_gui_thread(qapp):
     collector = collect_in_gui_thread(qapp)
     yield collector
     collector.stop()
-    collector.deleteLater()
 
 
 @pytest.fixture(autouse=True)
