@@ -31,6 +31,17 @@ TINY_RUNS = {
 }
 
 
+@pytest.fixture(scope="module")
+def garbage_in_the_gui_thread(qapp):
+    """As in the window: the cycle collector runs in the GUI thread only (see ui/garbage.py); after the
+    module, automatic collection is back for the tests that follow."""
+    from ui.garbage import collect_in_gui_thread
+
+    collector = collect_in_gui_thread(qapp)
+    yield collector
+    collector.stop()
+
+
 def train_tiny_run(root: Path, kind: str) -> Path:
     """Train the tiny ``kind`` run (a key of ``TINY_RUNS``) into ``root``; its run folder."""
     result = Trainer(apply_overrides(RunConfig(), [*TINY_RUNS[kind], *TINY_COMMON]), runs_root=root).fit()

@@ -15,6 +15,8 @@ from labbench.engine import Trainer
 from labbench.run_config import apply_overrides
 from tests.reliability.conftest import break_training_step, image_bytes, write
 
+pytestmark = pytest.mark.usefixtures("garbage_in_the_gui_thread")  # as the window collects garbage
+
 WAIT = 60_000
 
 

@@ -6,7 +6,6 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from labbench.run_config import RunConfig, apply_overrides
-from ui.garbage import collect_in_gui_thread
 
 TINY = [
     "data.source=shapes", "data.image_size=16", "data.num_images=96",
@@ -19,12 +18,9 @@ TINY = [
 
 
 @pytest.fixture(autouse=True, scope="module")
-def garbage_in_the_gui_thread(qapp):
-    """As in the window: the cycle collector runs in the GUI thread only (see ui/garbage.py); after the
-    module, automatic collection is back for the tests that follow."""
-    collector = collect_in_gui_thread(qapp)
-    yield collector
-    collector.stop()
+def every_window_test_collects_in_the_gui_thread(garbage_in_the_gui_thread):
+    """Every module of window tests runs as the window does (tests/conftest.py)."""
+    return garbage_in_the_gui_thread
 
 
 @pytest.fixture(autouse=True)
