@@ -136,6 +136,7 @@ def test_a_new_epoch_of_the_run_waits_for_compute(viewer):
 
 
 def test_selecting_a_region_keeps_the_scatters_size(viewer, qtbot):
+    qtbot.wait(50)  # the captions set with the projection are laid out first
     before = viewer.plot_widget.size()
     points = viewer.projection.points
     viewer.select_rect(*points.min(axis=0), *np.ptp(points, axis=0))
